@@ -1,0 +1,128 @@
+"""SpeechLLM on tiny models of every encoder family and both LLM kinds."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unheard.build import build_speech_llm, load_tokenizer
+from unheard.data.collate import Example, SpeechCollator
+from unheard.data.features import feature_extractor_for
+from unheard.model.lora import is_lora_parameter
+from unheard.tiny import ENCODERS, LLMS
+
+
+def _setup(config):
+    torch.manual_seed(0)
+    model = build_speech_llm(config)
+    # the adapter starts random; give LoRA B non-zero values so LoRA changes the logits
+    with torch.no_grad():
+        for name, p in model.llm.named_parameters():
+            if ".lora_B." in name:
+                p.normal_(0, 0.02)
+    tokenizer = load_tokenizer(config)
+    collator = SpeechCollator(
+        tokenizer, feature_extractor_for(model.encoder.model.config), model.is_encoder_decoder
+    )
+    return model.eval(), collator, tokenizer
+
+
+def _examples(clips):
+    targets = ["uno", "hello world", "un deux trois quatre"]
+    langs = ["es", "en", "fr"]
+    return [
+        Example(f"u{i}", clip, task, lang, "en" if task == "st" else lang, target)
+        for i, (clip, target, lang, task) in enumerate(
+            zip(clips, targets, langs, ["asr", "st", "asr"], strict=True)
+        )
+    ]
+
+
+@pytest.mark.parametrize("llm", ["mt5", "qwen2"])
+@pytest.mark.parametrize("encoder", ["whisper", "w2v-bert"])
+def test_padding_does_not_change_results(encoder, llm, tiny_models, clips):
+    model, collator, _ = _setup(tiny_models(encoder, llm))
+    examples = _examples(clips)
+    # the short clip cut to 4 lengths one encoder frame (20 ms) apart, so the padding starts at
+    # every phase of the adapter's stride-4 conv; each is padded to the longest clip in the batch
+    shorts = [
+        Example(f"short{k}", clips[0][: len(clips[0]) - 320 * k], "asr", "es", "es", "uno")
+        for k in range(4)
+    ]
+    batch = collator([*shorts, examples[2]])
+    with torch.no_grad():
+        a_batch, n_batch = model.embed_audio(batch["features"], batch["feature_mask"])
+        out_batch = model(**batch)
+    for i, short in enumerate(shorts):
+        alone = collator([short])
+        with torch.no_grad():
+            a_alone, n_alone = model.embed_audio(alone["features"], alone["feature_mask"])
+            out_alone = model(**alone)
+        assert n_batch[i] == n_alone[0] < n_batch.max()
+        n = int(n_alone[0])
+        torch.testing.assert_close(a_batch[i, :n], a_alone[0, :n], atol=1e-4, rtol=0)
+        valid = out_alone.labels[0] != -100
+        assert valid.sum() >= 2
+        # the item's sequence sits at the same positions alone and in the batch
+        width = out_alone.logits.shape[1]
+        torch.testing.assert_close(
+            out_batch.logits[i, :width][valid], out_alone.logits[0][valid], atol=1e-4, rtol=0
+        )
+        torch.testing.assert_close(out_batch.labels[i, :width], out_alone.labels[0])
+    # the cuts really gave 4 different encoder lengths
+    frames = model.encoder(batch["features"], batch["feature_mask"]).lengths
+    assert len(set(frames[:4].tolist())) == 4
+
+
+@pytest.mark.parametrize("llm", LLMS)
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_forward_backward_generate_and_gradients(encoder, llm, tiny_models, clips):
+    model, collator, tokenizer = _setup(tiny_models(encoder, llm))
+    model.train()
+    batch = collator(_examples(clips))
+    out = model(**batch)
+    assert torch.isfinite(out.loss) and out.loss.item() > 0
+    out.loss.backward()
+
+    trained = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trained == {
+        n
+        for n, _ in model.named_parameters()
+        if n.startswith(("layer_mix.", "adapter.")) or is_lora_parameter(n)
+    }
+    assert any(is_lora_parameter(n) for n in trained)
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None, name
+            assert p.grad.abs().sum() > 0, name
+        else:
+            assert p.grad is None, name
+
+    model.eval()
+    prompt = {k: v for k, v in batch.items() if not k.startswith("target")}
+    ids = model.generate(**prompt, max_new_tokens=5, pad_token_id=tokenizer.pad_token_id)
+    assert ids.shape[0] == 3 and 1 <= ids.shape[1] <= 5
+    assert int(ids.max()) < len(tokenizer)
+
+
+@pytest.mark.parametrize("llm", ["mt5", "llama"])
+def test_batched_greedy_equals_one_at_a_time(llm, tiny_models, clips):
+    model, collator, tokenizer = _setup(tiny_models("whisper", llm))
+    examples = [
+        Example(e.id, e.audio, e.task, e.language, e.target_language, None)
+        for e in _examples(clips)
+    ]
+    kwargs = dict(max_new_tokens=6, pad_token_id=tokenizer.pad_token_id, eos_token_id=-1)
+    batched = model.generate(**collator(examples), **kwargs)
+    for i, e in enumerate(examples):
+        single = model.generate(**collator([e]), **kwargs)
+        assert batched[i].tolist() == single[0].tolist()
+
+
+def test_frozen_encoder_stores_no_graph(tiny_models, clips):
+    model, collator, _ = _setup(tiny_models("w2v-bert", "mt5"))
+    model.train()
+    batch = collator(_examples(clips))
+    enc = model.encoder(batch["features"], batch["feature_mask"])
+    assert all(h.grad_fn is None and not h.requires_grad for h in enc.hidden_states)
+    assert not model.encoder.model.training  # dropout stays off in the frozen encoder

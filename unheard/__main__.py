@@ -1,0 +1,7 @@
+"""``python -m unheard``."""
+
+import sys
+
+from unheard.cli import main
+
+sys.exit(main())

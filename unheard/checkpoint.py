@@ -1,0 +1,127 @@
+"""Checkpoints hold only what was trained (layer mix, adapter, LoRA, and any unfrozen LLM
+parameter) as safetensors, plus a JSON config naming the frozen encoder and LLM. No pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from unheard.build import build_speech_llm
+from unheard.config import ModelConfig, from_dict, to_dict
+from unheard.model.speech_llm import SpeechLLM
+
+WEIGHTS_NAME = "trained.safetensors"
+CONFIG_NAME = "unheard.json"
+FORMAT = "unheard-checkpoint-v1"
+
+
+def trained_state_dict(model: SpeechLLM) -> dict[str, torch.Tensor]:
+    """The parameters that require gradients, by their name in ``model``."""
+    return {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(
+    model: SpeechLLM,
+    config: ModelConfig,
+    directory: str | Path,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write the trained parameters and the model config into ``directory``.
+
+    Each file is written to a temporary name and renamed, so a reader never sees half a file.
+
+    Args:
+        model: the model whose trained parameters to save.
+        config: the config it was built from.
+        directory: created if missing.
+        extra: JSON-serialisable metadata stored beside the config (prompts, step, ...).
+
+    Returns:
+        The directory.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {n: t.contiguous().cpu() for n, t in trained_state_dict(model).items()}
+    _atomic(directory / WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
+    meta = {"format": FORMAT, "model": to_dict(config), "extra": extra or {}}
+    _atomic(directory / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
+    return directory
+
+
+def read_checkpoint_config(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
+    """The model config and extra metadata of a checkpoint.
+
+    Raises:
+        FileNotFoundError: if ``directory`` holds no unheard checkpoint.
+        ValueError: if the config is not an unheard checkpoint config.
+    """
+    path = Path(directory) / CONFIG_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory} is not an unheard checkpoint (no {CONFIG_NAME})")
+    meta = json.loads(path.read_text())
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path} has format {meta.get('format')!r}, expected {FORMAT!r}")
+    return from_dict(ModelConfig, meta["model"]), meta.get("extra", {})
+
+
+def load_checkpoint(
+    directory: str | Path, device: str | torch.device = "cpu"
+) -> tuple[SpeechLLM, ModelConfig, dict[str, Any]]:
+    """Rebuild a model from its checkpoint: load the frozen models named in its config, then the
+    trained parameters.
+
+    Args:
+        directory: a directory written by ``save_checkpoint``.
+        device: where to build the model.
+
+    Returns:
+        The model (in eval mode), its config and the extra metadata.
+
+    Raises:
+        FileNotFoundError: if the directory is not a checkpoint.
+        ValueError: if the stored parameters do not match what the config trains.
+    """
+    config, extra = read_checkpoint_config(directory)
+    model = build_speech_llm(config, weights=True, device=device)
+    load_trained(model, Path(directory) / WEIGHTS_NAME)
+    return model.eval(), config, extra
+
+
+def load_trained(model: SpeechLLM, path: str | Path) -> None:
+    """Load trained parameters saved by ``save_checkpoint`` into ``model`` (no pickle).
+
+    Raises:
+        ValueError: if the file's parameter names or shapes differ from the model's trained ones.
+    """
+    tensors = load_file(str(path))
+    expected = trained_state_dict(model)
+    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f"{path} does not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
+    with torch.no_grad():
+        for name, param in expected.items():
+            if tensors[name].shape != param.shape:
+                raise ValueError(
+                    f"{path}: {name} has shape {tuple(tensors[name].shape)}, "
+                    f"the model expects {tuple(param.shape)}"
+                )
+            param.copy_(tensors[name])
+
+
+def _atomic(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,123 @@
+"""The ``unheard`` command line. Each subcommand exits 0 on success and 1 with a one-line reason."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from unheard.config import ModelConfig, apply_overrides, from_dict, load_yaml, to_dict
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 1
+    try:
+        return args.run(args) or 0
+    except (ValueError, FileNotFoundError, OSError, RuntimeError) as e:
+        print(f"unheard {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="unheard",
+        description="Speech-LLMs for zero-resource speech translation and recognition.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plan = sub.add_parser(
+        "plan",
+        help="parameter counts and memory estimate, built on the meta device",
+        description="Build the model on the meta device (no weights, no download) and print "
+        "parameter counts per part, the trainable share and a per-device memory estimate.",
+    )
+    plan.add_argument("config", help="a preset name (paper-mt0-xl, paper-mt0-xxl) or a YAML file")
+    plan.add_argument("overrides", nargs="*", help="key=value overrides, e.g. model.lora.r=8")
+    plan.add_argument("--json", action="store_true", help="print JSON")
+    plan.add_argument("--batch-size", type=int, default=8, help="utterances per device and step")
+    plan.add_argument("--audio-seconds", type=float, default=15.0, help="longest utterance")
+    plan.set_defaults(run=_plan)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the embedded default end to end on CPU",
+        description="The end-to-end slice: an espeak-ng number corpus in four languages, a tiny "
+        "w2v-BERT encoder + tiny mT5 SpeechLLM trained on it, saved, reloaded, decoded and scored.",
+    )
+    demo.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
+    demo.add_argument("--steps", type=int, default=400, help="training steps (default 400)")
+    demo.add_argument("--per-language", type=int, default=8, help="utterances per language")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _model_config(name: str, overrides: list[str]) -> ModelConfig:
+    from unheard.presets import PRESETS
+
+    if name in PRESETS:
+        data = {"model": to_dict(PRESETS[name])}
+    elif Path(name).suffix in (".yaml", ".yml") or Path(name).is_file():
+        data = load_yaml(name)
+    else:
+        raise ValueError(f"{name!r} is neither a preset ({', '.join(PRESETS)}) nor a YAML file")
+    data = apply_overrides(data, overrides)
+    if "model" not in data:
+        raise ValueError(f"{name}: no 'model' section")
+    return from_dict(ModelConfig, data["model"])
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from unheard.build import build_speech_llm
+    from unheard.plan import BatchShape, plan
+
+    started = time.perf_counter()
+    config = _model_config(args.config, args.overrides)
+    model = build_speech_llm(config, weights=False, device="meta")
+    report = plan(model, config, BatchShape(args.batch_size, args.audio_seconds))
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{args.config}: {config.encoder} → adapter → {config.llm} ({config.dtype})")
+    for part, n in report["params"].items():
+        print(f"  {part:<10} {n:>16,}  ({n / 1e6:,.1f}M)")
+    print(f"  trainable share {100 * report['trainable_share']:.3f}%")
+    b = report["batch"]
+    print(
+        f"memory per device, batch {b['batch_size']} x {b['audio_seconds']} s "
+        f"({b['audio_tokens']} audio tokens), GiB:"
+    )
+    for part, gib in report["memory_gib"].items():
+        print(f"  {part:<16} {gib:8.2f}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from transformers.utils import logging as hf_logging
+
+    from unheard.recipes.slice import LoopOptions, run_slice
+
+    hf_logging.disable_progress_bar()
+    started = time.perf_counter()
+    print("unheard demo: the end-to-end slice (tiny random models, CPU)")
+    scores = run_slice(
+        args.out, per_language=args.per_language, options=LoopOptions(steps=args.steps)
+    )
+    print(
+        f"done in {time.perf_counter() - started:.0f}s: ASR WER {100 * scores['asr_wer']:.1f}% "
+        f"(exact {100 * scores['asr_exact']:.0f}%), ST chrF {scores['st_chrf']:.1f} "
+        f"BLEU {scores['st_bleu']:.1f} (exact {100 * scores['st_exact']:.0f}%), final loss {scores['final_loss']:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Typed configuration: frozen dataclasses, built from YAML/JSON dicts with ``key=value`` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from unheard.model.lora import LoraOptions
+
+T = TypeVar("T")
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What a SpeechLLM is made of. Saved inside every checkpoint."""
+
+    encoder: str  # hub id or local path of the frozen speech encoder
+    llm: str  # hub id or local path of the frozen LLM (its tokenizer is loaded from here too)
+    # architecture of `encoder` / `llm` as a transformers config dict, used when building without
+    # weights (`unheard plan`, tests): no download is needed. Loading weights reads the model's own
+    # config instead.
+    encoder_config: dict | None = None
+    llm_config: dict | None = None
+    adapter_stride: int | None = None  # None: 80 ms LLM frames, i.e. 80 / encoder frame ms
+    adapter_kernel: int = 3  # kernel size of both adapter convs
+    lora: LoraOptions = field(default_factory=LoraOptions)
+    # extra LLM parameters to train, by name substring (e.g. "lm_head"); empty for the paper
+    llm_trainable: tuple[str, ...] = ()
+    dtype: str = "float32"  # dtype of the frozen encoder and LLM weights
+
+    def __post_init__(self) -> None:
+        if not self.encoder or not self.llm:
+            raise ValueError("model.encoder and model.llm must name a hub id or a local path")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"model.dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.adapter_stride is not None and self.adapter_stride < 1:
+            raise ValueError(f"model.adapter_stride must be >= 1, got {self.adapter_stride}")
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build a (nested) frozen dataclass from a plain dict, rejecting unknown keys.
+
+    Args:
+        cls: the dataclass type.
+        data: its fields; nested dataclasses as dicts, tuples as lists.
+
+    Returns:
+        The dataclass instance (its ``__post_init__`` validates values).
+
+    Raises:
+        ValueError: on an unknown key, naming it and the known ones.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__} expects a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(
+            f"unknown {cls.__name__} key(s) {unknown}; known keys: {', '.join(sorted(names))}"
+        )
+    return cls(**{k: _coerce(hints[k], v) for k, v in data.items()})
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _coerce(args[0], value) if len(args) == 1 else value
+    if dataclasses.is_dataclass(hint):
+        return value if isinstance(value, hint) else from_dict(hint, value)
+    if origin is tuple:
+        return tuple(value)
+    return value
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A JSON/YAML-ready dict of a (nested) dataclass; tuples become lists."""
+    return _plain(dataclasses.asdict(config))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``dotted.key=value`` overrides to a nested dict (values parsed as YAML).
+
+    Args:
+        data: the config dict; not modified.
+        overrides: e.g. ``["model.lora.r=8", "model.lora.enabled=false"]``.
+
+    Returns:
+        A new dict with the overrides applied.
+
+    Raises:
+        ValueError: on an override without ``=``.
+    """
+    out = yaml.safe_load(yaml.safe_dump(data))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r} is not of the form key=value")
+        node = out
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {p!r} is not a mapping")
+        node[last] = yaml.safe_load(raw)
+    return out
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into a dict.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: if it does not hold a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path} must hold a mapping at the top level")
+    return data

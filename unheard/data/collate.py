@@ -1,0 +1,125 @@
+"""From examples (waveform, task, answer) to the tensors ``SpeechLLM`` takes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from unheard.data.features import extract_features
+from unheard.data.manifest import Utterance
+from unheard.data.prompts import Prompts
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training or test example: audio and what the model should write."""
+
+    id: str
+    audio: np.ndarray  # (samples,) float32 mono 16 kHz
+    task: str  # "asr" or "st"
+    language: str  # language of the speech
+    target_language: str  # language of the answer
+    target: str | None  # the answer (transcript or translation); None at test time
+
+
+def examples_from(utterance: Utterance, audio: np.ndarray, tasks: Sequence[str]) -> list[Example]:
+    """The examples one utterance gives: ASR if it has a transcript, ST if a translation.
+
+    Args:
+        utterance: the manifest record.
+        audio: its decoded waveform.
+        tasks: the tasks wanted.
+
+    Returns:
+        One example per wanted task the utterance has text for.
+    """
+    out = []
+    if "asr" in tasks and utterance.text is not None:
+        out.append(
+            Example(
+                utterance.id, audio, "asr", utterance.language, utterance.language, utterance.text
+            )
+        )
+    if "st" in tasks and utterance.translation is not None:
+        target = utterance.translation_language or "en"
+        out.append(
+            Example(utterance.id, audio, "st", utterance.language, target, utterance.translation)
+        )
+    return out
+
+
+class SpeechCollator:
+    """Turns a list of examples into a batch for ``SpeechLLM.forward`` / ``generate``.
+
+    Prompt tokens are split around the audio. Encoder-decoder LLMs get EOS at the end of their
+    encoder input (as T5 was trained); decoder-only LLMs get BOS first when their tokenizer has
+    one. Answers end in EOS.
+
+    Args:
+        tokenizer: the LLM's tokenizer.
+        feature_extractor: the encoder's feature extractor (``unheard.data.features``).
+        is_encoder_decoder: the LLM's kind.
+        prompts: the prompt of each task.
+        name_source_language: put the source language's name into ``{source}`` of the prompts.
+    """
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        feature_extractor: Any,
+        is_encoder_decoder: bool,
+        prompts: Prompts | None = None,
+        name_source_language: bool = False,
+    ) -> None:
+        if tokenizer.eos_token_id is None:
+            raise ValueError("the LLM's tokenizer has no EOS token; answers could not end")
+        self.tokenizer = tokenizer
+        self.feature_extractor = feature_extractor
+        self.is_encoder_decoder = is_encoder_decoder
+        self.prompts = prompts or Prompts()
+        self.name_source_language = name_source_language
+
+    def __call__(self, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
+        """Collate examples; ``target_ids``/``target_mask`` are present when every example has a
+        target."""
+        if not examples:
+            raise ValueError("cannot collate an empty batch")
+        features, feature_mask = extract_features(
+            self.feature_extractor, [e.audio for e in examples]
+        )
+        prefixes, suffixes = [], []
+        for e in examples:
+            source = e.language if self.name_source_language else None
+            prefix, suffix = self.prompts.render(e.task, source, e.target_language)
+            prefixes.append(self._ids(prefix, bos=not self.is_encoder_decoder))
+            suffixes.append(self._ids(suffix, eos=self.is_encoder_decoder))
+        batch = {"features": features, "feature_mask": feature_mask}
+        batch["prefix_ids"], batch["prefix_mask"] = self._pad(prefixes)
+        batch["suffix_ids"], batch["suffix_mask"] = self._pad(suffixes)
+        if all(e.target is not None for e in examples):
+            targets = [self._ids(e.target, eos=True) for e in examples]
+            batch["target_ids"], batch["target_mask"] = self._pad(targets)
+        return batch
+
+    def _ids(self, text: str, bos: bool = False, eos: bool = False) -> list[int]:
+        ids = self.tokenizer(text, add_special_tokens=False).input_ids if text.strip() else []
+        if bos and self.tokenizer.bos_token_id is not None:
+            ids = [self.tokenizer.bos_token_id, *ids]
+        if eos:
+            ids = [*ids, self.tokenizer.eos_token_id]
+        return ids
+
+    def _pad(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(1, max(len(s) for s in sequences))  # a zero-width tensor breaks embedding
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for i, s in enumerate(sequences):
+            ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+            mask[i, : len(s)] = 1
+        return ids, mask

@@ -1,0 +1,1 @@
+"""Decoding: from a trained SpeechLLM and examples to text."""

@@ -1,0 +1,146 @@
+"""Frozen speech encoders from transformers, returning every hidden state and valid frame counts.
+
+Three families are supported, each through its own transformers model class:
+
+- ``whisper``: the encoder of ``WhisperModel``. Its input is log-mel features padded to the fixed
+  window it was trained on (30 s for real checkpoints); we keep only the frames that cover real
+  audio. Whisper has no attention mask, so padding to the fixed window is what makes an item's
+  output independent of the batch it is in.
+- ``w2v-bert``: ``Wav2Vec2BertModel`` (w2v-BERT 2.0) on stacked 80-dim fbank features (160-dim,
+  20 ms frames), masked by the feature extractor's attention mask.
+- ``wav2vec2``: the raw-waveform family (wav2vec2, XLS-R, MMS, HuBERT, data2vec-audio, wav2vec2
+  conformer). Models with ``feat_extract_norm == "group"`` (wav2vec2-base) were trained without an
+  attention mask and must not be given one (transformers' documented convention); their outputs
+  near padding then depend on the padding, as in the original fairseq models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import PretrainedConfig, PreTrainedModel
+
+WAVEFORM_MODEL_TYPES = ("wav2vec2", "hubert", "data2vec-audio", "wav2vec2-conformer", "wavlm")
+ENCODER_MODEL_TYPES = ("whisper", "wav2vec2-bert", *WAVEFORM_MODEL_TYPES)
+
+
+def encoder_family(config: PretrainedConfig) -> str:
+    """Name the encoder family of a transformers config.
+
+    Args:
+        config: the encoder's (or whole Whisper model's) config.
+
+    Returns:
+        ``"whisper"``, ``"w2v-bert"`` or ``"wav2vec2"``.
+
+    Raises:
+        ValueError: if the model type is not a supported speech encoder.
+    """
+    if config.model_type == "whisper":
+        return "whisper"
+    if config.model_type == "wav2vec2-bert":
+        return "w2v-bert"
+    if config.model_type in WAVEFORM_MODEL_TYPES:
+        return "wav2vec2"
+    raise ValueError(
+        f"unsupported speech encoder model_type {config.model_type!r}; "
+        f"supported: {', '.join(ENCODER_MODEL_TYPES)}"
+    )
+
+
+@dataclass
+class EncoderOutput:
+    """All hidden states of a speech encoder and how many frames of each item are real."""
+
+    hidden_states: tuple[torch.Tensor, ...]  # L+1 tensors of (batch, frames, enc_dim)
+    lengths: torch.Tensor  # (batch,) valid frames per item
+
+
+class SpeechEncoder(nn.Module):
+    """A frozen pretrained speech encoder, run without autograd.
+
+    Args:
+        model: the transformers encoder: ``WhisperEncoder``, ``Wav2Vec2BertModel`` or a model
+            of the wav2vec2 family.
+    """
+
+    def __init__(self, model: PreTrainedModel) -> None:
+        super().__init__()
+        self.model = model
+        self.family = encoder_family(model.config)
+        self.model.requires_grad_(False)
+        self.model.eval()
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of each hidden state (``enc_dim``)."""
+        config = self.model.config
+        return config.d_model if self.family == "whisper" else config.hidden_size
+
+    @property
+    def num_hidden_states(self) -> int:
+        """Number of hidden states returned: the embedding output plus one per layer."""
+        config = self.model.config
+        layers = config.encoder_layers if self.family == "whisper" else config.num_hidden_layers
+        return layers + 1
+
+    @property
+    def frame_ms(self) -> float:
+        """Duration of one output frame in milliseconds (20 for every supported family)."""
+        if self.family == "wav2vec2":
+            stride = 1
+            for s in self.model.config.conv_stride:
+                stride *= s
+            return 1000.0 * stride / 16000
+        return 20.0
+
+    def train(self, mode: bool = True) -> SpeechEncoder:
+        """Keep the frozen encoder in eval mode (no dropout) whatever the parent's mode."""
+        super().train(mode)
+        self.model.eval()
+        return self
+
+    @torch.no_grad()
+    def forward(self, features: torch.Tensor, feature_mask: torch.Tensor) -> EncoderOutput:
+        """Encode a padded batch.
+
+        Args:
+            features: Whisper: log-mel ``(batch, n_mels, window_frames)``; w2v-BERT: stacked
+                fbank ``(batch, frames, 160)``; wav2vec2 family: waveform ``(batch, samples)``.
+            feature_mask: ``(batch, frames_or_samples)``, 1 on real input, 0 on padding.
+
+        Returns:
+            All hidden states and the valid output frames per item.
+        """
+        input_lengths = feature_mask.long().sum(-1)
+        if self.family == "whisper":
+            expected = self.whisper_input_frames
+            if features.shape[-1] != expected:
+                raise ValueError(
+                    f"Whisper encoder expects {expected} mel frames (its fixed window), "
+                    f"got {features.shape[-1]}; pad the features to the window"
+                )
+            out = self.model(features, output_hidden_states=True)
+            # conv1 (stride 1) then conv2 (k3, stride 2, pad 1): ceil(frames / 2)
+            lengths = (input_lengths + 1) // 2
+        elif self.family == "w2v-bert":
+            out = self.model(features, attention_mask=feature_mask, output_hidden_states=True)
+            lengths = input_lengths
+        else:
+            use_mask = getattr(self.model.config, "feat_extract_norm", "layer") == "layer"
+            out = self.model(
+                features,
+                attention_mask=feature_mask if use_mask else None,
+                output_hidden_states=True,
+            )
+            lengths = self.model._get_feat_extract_output_lengths(input_lengths)
+        frames = out.hidden_states[-1].shape[1]
+        return EncoderOutput(out.hidden_states, lengths.clamp(max=frames))
+
+    @property
+    def whisper_input_frames(self) -> int:
+        """Mel frames of Whisper's fixed input window (3000 = 30 s for real checkpoints)."""
+        m = self.model
+        return m.config.max_source_positions * m.conv1.stride[0] * m.conv2.stride[0]

@@ -1,0 +1,62 @@
+"""LoRA on the frozen LLM, through peft."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peft import LoraConfig, inject_adapter_in_model
+from transformers import PreTrainedModel
+
+
+@dataclass(frozen=True)
+class LoraOptions:
+    """LoRA settings. The paper's: rank 16 on q and v of every attention."""
+
+    enabled: bool = True  # False trains no LoRA (stage 1, or the no-LoRA ablation)
+    r: int = 16  # rank
+    alpha: int = 32  # scaling numerator: the update is (alpha / r) * B @ A
+    dropout: float = 0.05  # dropout on the LoRA input
+    # module-name suffixes to adapt; None takes peft's default for the model type, which is q and
+    # v of every attention (encoder self-, decoder self- and cross-attention): ("q", "v") for
+    # T5/mT5, ("q_proj", "v_proj") for Llama, Qwen2 and Gemma 3
+    target_modules: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.r < 1:
+            raise ValueError(f"lora.r must be >= 1, got {self.r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"lora.dropout must be in [0, 1), got {self.dropout}")
+        if self.target_modules is not None and not self.target_modules:
+            raise ValueError("lora.target_modules is empty; use null for the model's default")
+
+
+def apply_lora(llm: PreTrainedModel, options: LoraOptions) -> PreTrainedModel:
+    """Inject LoRA layers into ``llm`` in place; only the LoRA weights require gradients.
+
+    Args:
+        llm: the (frozen) LLM.
+        options: LoRA settings; nothing is injected when ``options.enabled`` is False.
+
+    Returns:
+        The same model object, with LoRA layers when enabled.
+
+    Raises:
+        ValueError: if no module of ``llm`` matches the target modules.
+    """
+    if not options.enabled:
+        return llm
+    config = LoraConfig(
+        r=options.r,
+        lora_alpha=options.alpha,
+        lora_dropout=options.dropout,
+        target_modules=list(options.target_modules) if options.target_modules else None,
+        bias="none",
+    )
+    # inject_adapter_in_model keeps the transformers class (no PeftModel wrapper), so generate()
+    # and get_input_embeddings() behave as on the bare LLM.
+    return inject_adapter_in_model(config, llm)
+
+
+def is_lora_parameter(name: str) -> bool:
+    """Whether a parameter name belongs to a LoRA layer."""
+    return ".lora_A." in name or ".lora_B." in name

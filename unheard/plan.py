@@ -1,0 +1,107 @@
+"""``unheard plan``: parameter counts and a memory estimate, built on the meta device."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from unheard.config import ModelConfig
+from unheard.model.lora import is_lora_parameter
+from unheard.model.speech_llm import SpeechLLM
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class BatchShape:
+    """The batch the memory estimate assumes, per device."""
+
+    batch_size: int = 8  # utterances per device and step
+    audio_seconds: float = 15.0  # longest utterance in the batch (all padded to it)
+    prompt_tokens: int = 32  # prompt prefix + suffix
+    answer_tokens: int = 64  # transcript or translation
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.audio_seconds <= 0:
+            raise ValueError(f"batch_size and audio_seconds must be positive, got {self}")
+
+
+def count_parameters(model: SpeechLLM) -> dict[str, int]:
+    """Parameters per part: encoder, layer_mix, adapter, lora, llm (without LoRA), trainable,
+    total."""
+    llm = {n: p.numel() for n, p in model.llm.named_parameters()}
+    lora = sum(v for n, v in llm.items() if is_lora_parameter(n))
+    counts = {
+        "encoder": sum(p.numel() for p in model.encoder.parameters()),
+        "layer_mix": sum(p.numel() for p in model.layer_mix.parameters()),
+        "adapter": sum(p.numel() for p in model.adapter.parameters()),
+        "lora": lora,
+        "llm": sum(llm.values()) - lora,
+    }
+    counts["trainable"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    counts["total"] = sum(p.numel() for p in model.parameters())
+    return counts
+
+
+def plan(model: SpeechLLM, config: ModelConfig, batch: BatchShape | None = None) -> dict[str, Any]:
+    """Counts and a per-device memory estimate for training ``model``.
+
+    The estimate: frozen weights in ``config.dtype``; trained parameters in fp32 with their
+    gradient and AdamW's two moments (16 bytes each); the encoder's hidden states that the layer
+    mix keeps for its backward; LLM activations with LoRA, ~34 bytes per token per hidden unit
+    per layer in half precision plus attention scores (Korthikanti et al. 2022, no recomputation).
+    It ignores allocator fragmentation and framework overhead: keep ~20% headroom.
+
+    Args:
+        model: the model, typically built on the meta device.
+        config: its config.
+        batch: the batch shape per device.
+
+    Returns:
+        ``{"params": {...}, "trainable_share": float, "memory_gib": {...}, "batch": {...}}``.
+    """
+    batch = batch or BatchShape()
+    params = count_parameters(model)
+    weight_bytes = torch.empty((), dtype=getattr(torch, config.dtype)).element_size()
+    frozen = params["total"] - params["trainable"]
+    frames = math.ceil(batch.audio_seconds * 1000 / model.encoder.frame_ms)
+    audio_tokens = math.ceil(frames / model.adapter.stride)
+    llm_config = model.llm.config
+    hidden = llm_config.hidden_size if hasattr(llm_config, "hidden_size") else llm_config.d_model
+    heads = llm_config.num_attention_heads if hasattr(llm_config, "num_attention_heads") else 1
+    layers = llm_config.num_hidden_layers
+    if model.is_encoder_decoder:
+        enc_tokens, dec_tokens = audio_tokens + batch.prompt_tokens, batch.answer_tokens
+        token_layers = enc_tokens * layers + dec_tokens * llm_config.num_decoder_layers
+        score_bytes = 5 * heads * (enc_tokens**2 + dec_tokens**2 + enc_tokens * dec_tokens)
+        score_bytes *= layers
+        logit_tokens = dec_tokens
+    else:
+        seq = audio_tokens + batch.prompt_tokens + batch.answer_tokens
+        token_layers = seq * layers
+        score_bytes = 5 * heads * seq**2 * layers
+        logit_tokens = seq
+    activations = batch.batch_size * (34 * hidden * token_layers + score_bytes)
+    logits = batch.batch_size * logit_tokens * model.llm.get_output_embeddings().out_features * 4
+    kept_states = (
+        batch.batch_size * frames * model.encoder.hidden_size * model.encoder.num_hidden_states
+    )
+    memory = {
+        "frozen_weights": frozen * weight_bytes / GIB,
+        "trained_state": params["trainable"] * 16 / GIB,
+        "encoder_states": kept_states * weight_bytes / GIB,
+        "llm_activations": (activations + logits) / GIB,
+    }
+    memory["total"] = sum(memory.values())
+    return {
+        "params": params,
+        "trainable_share": params["trainable"] / params["total"],
+        "memory_gib": {k: round(v, 3) for k, v in memory.items()},
+        "batch": {**batch.__dict__, "audio_tokens": audio_tokens},
+        "encoder": config.encoder,
+        "llm": config.llm,
+        "dtype": config.dtype,
+    }
