@@ -1,0 +1,86 @@
+"""LayerWeightedSum, ConvAdapter, LoRA counts and the paper presets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unheard.build import build_speech_llm
+from unheard.model.adapter import ConvAdapter
+from unheard.model.layer_mix import LayerWeightedSum
+from unheard.model.lora import LoraOptions
+from unheard.plan import count_parameters
+from unheard.presets import PRESETS
+
+
+def test_layer_mix_starts_as_the_average_and_learns_softmax_weights():
+    states = [torch.full((2, 3, 4), float(i)) for i in range(5)]
+    mix = LayerWeightedSum(5)
+    torch.testing.assert_close(mix(states), torch.full((2, 3, 4), 2.0))
+    with torch.no_grad():
+        mix.logits.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 10.0]))
+    w = torch.softmax(torch.tensor([0.0, 0.0, 0.0, 0.0, 10.0]), 0)
+    expected = sum(w[i] * i for i in range(5))
+    torch.testing.assert_close(mix(states), torch.full((2, 3, 4), float(expected)))
+    assert mix.weights.sum().item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="expected 5 hidden states, got 4"):
+        mix(states[:4])
+
+
+@pytest.mark.parametrize(
+    ("enc", "llm", "expected"), [(1024, 2048, 18_878_464), (1024, 4096, 62_922_752)]
+)
+def test_adapter_parameter_counts_are_the_papers(enc, llm, expected):
+    with torch.device("meta"):
+        adapter = ConvAdapter(enc, llm, stride=2)
+    assert sum(p.numel() for p in adapter.parameters()) == expected
+
+
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_adapter_output_lengths_match_the_convolutions(stride):
+    adapter = ConvAdapter(8, 16, stride=stride)
+    for frames in range(1, 14):
+        y, n = adapter(torch.randn(1, frames, 8), torch.tensor([frames]))
+        assert y.shape == (1, n.item(), 16)
+        assert n.item() == -(-frames // stride)  # ceil(frames / stride)
+
+
+def test_adapter_rejects_bad_settings():
+    with pytest.raises(ValueError, match="stride must be >= 1, got 0"):
+        ConvAdapter(4, 4, stride=0)
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        ConvAdapter(4, 4, kernel_size=4)
+    with pytest.raises(ValueError, match="lora.r must be >= 1"):
+        LoraOptions(r=0)
+
+
+@pytest.mark.parametrize(
+    ("preset", "adapter", "lora", "llm_billions"),
+    [
+        ("paper-mt0-xl", 18_878_464, 9_437_184, 3.74),
+        ("paper-mt0-xxl", 62_922_752, 18_874_368, 12.92),
+    ],
+)
+def test_paper_presets_reproduce_the_papers_counts_on_meta(preset, adapter, lora, llm_billions):
+    model = build_speech_llm(PRESETS[preset], weights=False, device="meta")
+    counts = count_parameters(model)
+    assert counts["adapter"] == adapter
+    assert counts["lora"] == lora
+    assert counts["llm"] / 1e9 == pytest.approx(llm_billions, abs=0.01)  # untied head, as mT0
+    assert counts["layer_mix"] == 25  # w2v-BERT 2.0: 24 layers + the embedding output
+    assert counts["trainable"] == adapter + lora + 25
+    assert model.adapter.stride == 4  # 20 ms w2v-BERT frames → 80 ms
+    assert next(model.llm.parameters()).device.type == "meta"
+
+
+def test_lora_targets_and_rank_are_configurable():
+    from dataclasses import replace
+
+    config = replace(
+        PRESETS["paper-mt0-xl"], lora=LoraOptions(r=8, target_modules=("q", "k", "v", "o"))
+    )
+    counts = count_parameters(build_speech_llm(config, weights=False, device="meta"))
+    # 72 attentions (24 enc self + 24 dec self + 24 cross) x 4 projections x 8 x (2048 + 2048)
+    assert counts["lora"] == 72 * 4 * 8 * 4096
+    off = replace(PRESETS["paper-mt0-xl"], lora=LoraOptions(enabled=False))
+    assert count_parameters(build_speech_llm(off, weights=False, device="meta"))["lora"] == 0

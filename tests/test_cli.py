@@ -1,0 +1,59 @@
+"""The command-line contract: plan (--json), demo, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def _unheard(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "unheard", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize(
+    ("preset", "adapter", "lora"),
+    [("paper-mt0-xl", 18_878_464, 9_437_184), ("paper-mt0-xxl", 62_922_752, 18_874_368)],
+)
+def test_plan_json_reports_the_papers_counts_in_seconds(preset, adapter, lora):
+    started = time.perf_counter()
+    result = _unheard("plan", preset, "--json")
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["params"]["adapter"] == adapter
+    assert report["params"]["lora"] == lora
+    assert set(report["params"]) == {
+        "encoder", "layer_mix", "adapter", "lora", "llm", "trainable", "total"
+    }  # fmt: skip
+    assert report["memory_gib"]["total"] > report["memory_gib"]["frozen_weights"] > 0
+    assert elapsed < 60  # meta device: no weights allocated, nothing downloaded
+
+
+def test_plan_applies_overrides_and_prints_a_table():
+    result = _unheard("plan", "paper-mt0-xl", "model.lora.r=8", "model.adapter_stride=2")
+    assert result.returncode == 0, result.stderr
+    assert "4,718,592" in result.stdout  # LoRA r=8: half of 9,437,184
+    assert "adapter" in result.stdout and "GiB" in result.stdout
+
+
+def test_bad_input_exits_non_zero_with_one_line_reason():
+    result = _unheard("plan", "no-such-preset")
+    assert result.returncode == 1
+    assert "neither a preset" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = _unheard("plan", "paper-mt0-xl", "model.lora.rank=8")
+    assert result.returncode == 1 and "unknown LoraOptions key(s) ['rank']" in result.stderr
+    assert _unheard("--help").returncode == 0
+
+
+def test_demo_runs_the_slice_end_to_end(tmp_path):
+    result = _unheard("demo", "--out", str(tmp_path), "--steps", "10", "--per-language", "2")
+    assert result.returncode == 0, result.stderr
+    assert "ASR WER" in result.stdout and "ST chrF" in result.stdout
+    assert (tmp_path / "checkpoint" / "trained.safetensors").is_file()
+    assert (tmp_path / "corpus" / "manifest.jsonl").is_file()
