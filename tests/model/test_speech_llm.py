@@ -126,3 +126,19 @@ def test_frozen_encoder_stores_no_graph(tiny_models, clips):
     enc = model.encoder(batch["features"], batch["feature_mask"])
     assert all(h.grad_fn is None and not h.requires_grad for h in enc.hidden_states)
     assert not model.encoder.model.training  # dropout stays off in the frozen encoder
+
+
+def test_half_precision_frozen_parts_train_in_fp32(tiny_models, clips):
+    from dataclasses import replace
+
+    config = replace(tiny_models("whisper", "qwen2"), dtype="bfloat16")
+    model, collator, _ = _setup(config)
+    assert next(model.encoder.parameters()).dtype == torch.bfloat16
+    assert model.adapter.conv1.weight.dtype == torch.float32  # trained parts stay fp32
+    lora = [p for n, p in model.llm.named_parameters() if ".lora_" in n]
+    assert lora and all(p.dtype == torch.float32 and p.requires_grad for p in lora)
+    out = model.train()(**collator(_examples(clips)))
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
+    assert model.adapter.conv1.weight.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in lora)

@@ -115,6 +115,7 @@ class SpeechEncoder(nn.Module):
             All hidden states and the valid output frames per item.
         """
         input_lengths = feature_mask.long().sum(-1)
+        features = features.to(self.model.dtype)  # float32 features into a bf16/fp16 encoder
         if self.family == "whisper":
             expected = self.whisper_input_frames
             if features.shape[-1] != expected:

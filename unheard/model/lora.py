@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from peft import LoraConfig, inject_adapter_in_model
+from peft.tuners.tuners_utils import cast_adapter_dtype
 from transformers import PreTrainedModel
 
 
@@ -54,7 +55,11 @@ def apply_lora(llm: PreTrainedModel, options: LoraOptions) -> PreTrainedModel:
     )
     # inject_adapter_in_model keeps the transformers class (no PeftModel wrapper), so generate()
     # and get_input_embeddings() behave as on the bare LLM.
-    return inject_adapter_in_model(config, llm)
+    llm = inject_adapter_in_model(config, llm)
+    # LoRA weights train in fp32 over a bf16/fp16 base, as PeftModel does by default; peft casts
+    # the layer input to the adapter's dtype and the result back.
+    cast_adapter_dtype(llm, adapter_name="default")
+    return llm
 
 
 def is_lora_parameter(name: str) -> bool:
