@@ -27,10 +27,10 @@ from transformers import (
     WhisperFeatureExtractor,
 )
 
+from unheard.model.encoder import encoder_family
+
 SAMPLE_RATE = 16000  # every supported encoder was trained on 16 kHz audio
 HOP_LENGTH = 160  # 10 ms mel/fbank hop at 16 kHz (Whisper and w2v-BERT alike)
-WAVEFORM_MODEL_TYPES = ("wav2vec2", "hubert", "data2vec-audio", "wav2vec2-conformer", "wavlm")
-SUPPORTED_MODEL_TYPES = ("whisper", "wav2vec2-bert", *WAVEFORM_MODEL_TYPES)
 
 FeatureExtractor = WhisperFeatureExtractor | SeamlessM4TFeatureExtractor | Wav2Vec2FeatureExtractor
 
@@ -53,8 +53,8 @@ def feature_extractor_for(encoder_config: PretrainedConfig) -> FeatureExtractor:
     Raises:
         ValueError: if the model type is not a supported speech encoder.
     """
-    model_type = encoder_config.model_type
-    if model_type == "whisper":
+    family = encoder_family(encoder_config)  # raises for an unsupported model type
+    if family == "whisper":
         window_frames = 2 * encoder_config.max_source_positions
         window_samples = window_frames * HOP_LENGTH
         extractor = WhisperFeatureExtractor(
@@ -70,7 +70,7 @@ def feature_extractor_for(encoder_config: PretrainedConfig) -> FeatureExtractor:
         extractor.n_samples = window_samples
         extractor.nb_max_frames = window_frames
         return extractor
-    if model_type == "wav2vec2-bert":
+    if family == "w2v-bert":
         mel_bins = encoder_config.feature_projection_input_dim // 2  # two frames stacked
         # padding_value 1.0 as in facebook/w2v-bert-2.0's preprocessor_config.json.
         return SeamlessM4TFeatureExtractor(
@@ -80,17 +80,12 @@ def feature_extractor_for(encoder_config: PretrainedConfig) -> FeatureExtractor:
             padding_value=1.0,
             stride=2,
         )
-    if model_type in WAVEFORM_MODEL_TYPES:
-        return Wav2Vec2FeatureExtractor(
-            feature_size=1,
-            sampling_rate=SAMPLE_RATE,
-            padding_value=0.0,
-            do_normalize=True,
-            return_attention_mask=True,
-        )
-    raise ValueError(
-        f"unsupported speech encoder model_type {model_type!r}; "
-        f"supported: {', '.join(SUPPORTED_MODEL_TYPES)}"
+    return Wav2Vec2FeatureExtractor(
+        feature_size=1,
+        sampling_rate=SAMPLE_RATE,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=True,
     )
 
 
