@@ -87,6 +87,25 @@ class SpeechLLM(nn.Module):
         audio, lengths = self.adapter(mixed.to(self.adapter.conv1.weight.dtype), enc.lengths)
         return audio.to(self.llm.get_input_embeddings().weight.dtype), lengths
 
+    def prompt_segments(
+        self,
+        features: torch.Tensor,
+        feature_mask: torch.Tensor,
+        prefix_ids: torch.Tensor,
+        prefix_mask: torch.Tensor,
+        suffix_ids: torch.Tensor,
+        suffix_mask: torch.Tensor,
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The prompt prefix, audio and suffix as ``(batch, len, llm_dim)`` embeddings with
+        ``(batch, len)`` bool masks, ready for ``pack_segments``."""
+        audio, audio_lengths = self.embed_audio(features, feature_mask)
+        embed = self.llm.get_input_embeddings()
+        return [
+            (embed(prefix_ids), prefix_mask.bool()),
+            (audio, _length_mask(audio_lengths, audio.shape[1])),
+            (embed(suffix_ids), suffix_mask.bool()),
+        ]
+
     def forward(
         self,
         features: torch.Tensor,
@@ -111,13 +130,10 @@ class SpeechLLM(nn.Module):
         Returns:
             Loss, logits and the aligned labels.
         """
-        audio, audio_lengths = self.embed_audio(features, feature_mask)
+        prompt = self.prompt_segments(
+            features, feature_mask, prefix_ids, prefix_mask, suffix_ids, suffix_mask
+        )
         embed = self.llm.get_input_embeddings()
-        prompt = [
-            (embed(prefix_ids), prefix_mask.bool()),
-            (audio, _length_mask(audio_lengths, audio.shape[1])),
-            (embed(suffix_ids), suffix_mask.bool()),
-        ]
         target_mask = target_mask.bool()
         answer_labels = target_ids.masked_fill(~target_mask, IGNORE_INDEX)
         if self.is_encoder_decoder:
@@ -170,13 +186,9 @@ class SpeechLLM(nn.Module):
             ``(batch, new_tokens)`` answer token ids (no decoder start token), padded with the
             LLM's pad id after EOS.
         """
-        audio, audio_lengths = self.embed_audio(features, feature_mask)
-        embed = self.llm.get_input_embeddings()
-        segments = [
-            (embed(prefix_ids), prefix_mask.bool()),
-            (audio, _length_mask(audio_lengths, audio.shape[1])),
-            (embed(suffix_ids), suffix_mask.bool()),
-        ]
+        segments = self.prompt_segments(
+            features, feature_mask, prefix_ids, prefix_mask, suffix_ids, suffix_mask
+        )
         # decoder-only models continue from the last position: pad on the left
         inputs, mask, _ = pack_segments(segments, left_pad=not self.is_encoder_decoder)
         generate_kwargs.setdefault("do_sample", False)
