@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 STAMP := .venv/.unheard-installed
-DEBIAN_PACKAGES := espeak-ng
+DEBIAN_PACKAGES := espeak-ng ffmpeg
 
 .PHONY: demo test lint format setup system-packages clean
 
@@ -26,11 +26,11 @@ setup: system-packages $(STAMP)
 
 # Debian packages: installed only when a command is missing; needs root (CI runs as root).
 system-packages:
-	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+	@if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v ffmpeg >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = "0" ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES); \
 		else \
-			echo "espeak-ng is missing: run 'sudo apt-get install -y $(DEBIAN_PACKAGES)'" >&2; exit 1; \
+			echo "espeak-ng or ffmpeg is missing: run 'sudo apt-get install -y $(DEBIAN_PACKAGES)'" >&2; exit 1; \
 		fi; \
 	fi
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -10,6 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from unheard.config import ModelConfig, apply_overrides, from_dict, load_yaml, to_dict
+
+# Modules that add their own subcommands: each has add_parser(subparsers) and keeps its heavy
+# imports inside its handlers, so `unheard --help` stays fast.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=int, default=400, help="training steps (default 400)")
     demo.add_argument("--per-language", type=int, default=8, help="utterances per language")
     demo.set_defaults(run=_demo)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
     return parser
 
 
