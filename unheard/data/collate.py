@@ -25,6 +25,7 @@ class Example:
     language: str  # language of the speech
     target_language: str  # language of the answer
     target: str | None  # the answer (transcript or translation); None at test time
+    prompt: str | None = None  # a sampled prompt template (training); None: the fixed one
 
 
 def examples_from(utterance: Utterance, audio: np.ndarray, tasks: Sequence[str]) -> list[Example]:
@@ -95,7 +96,7 @@ class SpeechCollator:
         prefixes, suffixes = [], []
         for e in examples:
             source = e.language if self.name_source_language else None
-            prefix, suffix = self.prompts.render(e.task, source, e.target_language)
+            prefix, suffix = self.prompts.render(e.task, source, e.target_language, e.prompt)
             prefixes.append(self._ids(prefix, bos=not self.is_encoder_decoder))
             suffixes.append(self._ids(suffix, eos=self.is_encoder_decoder))
         batch = {"features": features, "feature_mask": feature_mask}

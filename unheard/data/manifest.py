@@ -16,7 +16,7 @@ import math
 import os
 import tempfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -109,6 +109,15 @@ def _open_binary(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
+@dataclass(frozen=True)
+class BadRecord:
+    """A record that was skipped, and why."""
+
+    id: str | None  # the record's id, when it could be read
+    source: str  # "manifest:line", or the audio path for a record whose audio failed
+    reason: str  # what is wrong, e.g. "audio file missing"
+
+
 def read_manifest(path: str | os.PathLike[str]) -> list[Utterance]:
     """Read and validate every utterance of a JSON Lines manifest.
 
@@ -124,35 +133,74 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Utterance]:
         ValueError: for the first bad line, naming the file, the line number and the problem
             (bad JSON, missing required field, unknown field, negative duration, …).
     """
-    path = Path(path)
+    utterances = []
+    for item in _parse(Path(path)):
+        if isinstance(item, BadRecord):
+            raise ValueError(f"{item.source}: {item.reason}")
+        utterances.append(item)
+    return utterances
+
+
+def read_manifest_lenient(
+    path: str | os.PathLike[str],
+) -> tuple[list[Utterance], list[BadRecord]]:
+    """Read a manifest, skipping bad lines instead of raising.
+
+    Args:
+        path: the manifest.
+
+    Returns:
+        The good utterances in file order, and one `BadRecord` per bad line (its id when the
+        line still names one, e.g. a record with text that is not UTF-8).
+
+    Raises:
+        FileNotFoundError: if the manifest does not exist.
+        ValueError: if the file is a broken gzip stream (no line can be trusted).
+    """
+    good, bad = [], []
+    for item in _parse(Path(path)):
+        (bad if isinstance(item, BadRecord) else good).append(item)
+    return good, bad
+
+
+def _parse(path: Path) -> Iterator[Utterance | BadRecord]:
     if not path.is_file():
         raise FileNotFoundError(f"manifest {path} does not exist")
     folder = path.absolute().parent
-    utterances = []
     try:
         with _open_binary(path) as lines:
             # Lines are decoded one by one (not through a text wrapper, which decodes in chunks)
             # so that a bad byte is reported on its own line.
             for number, raw in enumerate(lines, start=1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise ValueError(f"{path}:{number}: not UTF-8: {e}") from e
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(
-                        f"{path}:{number}: bad JSON: {e.msg} at column {e.colno}"
-                    ) from e
-                try:
-                    utterances.append(_utterance_from_record(record, folder))
-                except (TypeError, ValueError) as e:
-                    raise ValueError(f"{path}:{number}: {e}") from e
+                if raw.strip():
+                    yield _parse_line(raw, folder, f"{path}:{number}")
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         raise ValueError(f"{path}: broken gzip file: {e}") from e
-    return utterances
+
+
+def _parse_line(raw: bytes, folder: Path, source: str) -> Utterance | BadRecord:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        # name the record if the rest of the line still parses
+        return BadRecord(_guess_id(raw), source, f"not UTF-8: {e}")
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        return BadRecord(None, source, f"bad JSON: {e.msg} at column {e.colno}")
+    try:
+        return _utterance_from_record(record, folder)
+    except (TypeError, ValueError) as e:
+        return BadRecord(_guess_id(raw), source, str(e))
+
+
+def _guess_id(raw: bytes) -> str | None:
+    try:
+        record = json.loads(raw.decode("utf-8", errors="replace"))
+    except json.JSONDecodeError:
+        return None
+    value = record.get("id") if isinstance(record, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _stored_audio_path(audio: str, folder: Path) -> str:

@@ -1,0 +1,143 @@
+"""``unheard data …``: import corpora, check manifests, print statistics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``unheard data`` and its subcommands."""
+    data = sub.add_parser("data", help="import corpora, check and describe manifests")
+    data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
+
+    imp = data_sub.add_parser(
+        "import",
+        help="turn a corpus release folder into manifests",
+        description="Read a corpus in its own release layout (never downloading) and write "
+        "JSONL manifests, one per language (pair) and split. Idempotent.",
+    )
+    imp.add_argument(
+        "corpus", help="covost2, commonvoice, fleurs, europarl-st, voxpopuli, mls, folder"
+    )
+    imp.add_argument("source", type=Path, help="the corpus folder as released")
+    imp.add_argument("--out", type=Path, required=True, help="where the manifests go")
+    imp.add_argument("--languages", type=_codes, default=None, help="comma-separated codes to keep")
+    imp.add_argument(
+        "--exclude-languages", type=_codes, default=(), help="comma-separated codes to drop"
+    )
+    imp.add_argument("--language", help="the spoken language (folder importer only)")
+    imp.set_defaults(run=_import)
+
+    check = data_sub.add_parser(
+        "check",
+        help="read every record and its audio; list the bad ones",
+        description="Loads every record's audio with the training checks (missing, empty, "
+        "corrupt, too short/long, NaN). Exits 1 when any record is bad.",
+    )
+    check.add_argument("manifests", nargs="+", type=Path)
+    check.add_argument("--max-duration", type=float, default=60.0, help="seconds (default 60)")
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.set_defaults(run=_check)
+
+    stats = data_sub.add_parser(
+        "stats", help="hours and utterances per corpus, split, language and task"
+    )
+    stats.add_argument("manifests", nargs="+", type=Path)
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.set_defaults(run=_stats)
+
+
+def _codes(value: str) -> tuple[str, ...]:
+    codes = tuple(c.strip() for c in value.split(",") if c.strip())
+    if not codes:
+        raise argparse.ArgumentTypeError("expected comma-separated language codes")
+    return codes
+
+
+def _import(args: argparse.Namespace) -> int:
+    from unheard.data.importers import IMPORTERS
+
+    if args.corpus not in IMPORTERS:
+        raise ValueError(f"unknown corpus {args.corpus!r}; known: {', '.join(sorted(IMPORTERS))}")
+    if not args.source.exists():
+        raise FileNotFoundError(f"corpus folder {args.source} does not exist")
+    kwargs: dict[str, Any] = {
+        "languages": args.languages,
+        "exclude_languages": args.exclude_languages,
+    }
+    if args.corpus == "folder":
+        if not args.language:
+            raise ValueError("the folder importer needs --language (the spoken language)")
+        kwargs["language"] = args.language
+    elif args.language:
+        raise ValueError("--language is for the folder importer; use --languages to filter")
+    written = IMPORTERS[args.corpus](args.source, args.out, **kwargs)
+    for split, path in sorted(written.items()):
+        print(f"{split}\t{path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from unheard.data.loading import AudioLimits, check_manifests
+
+    report = check_manifests(args.manifests, AudioLimits(max_duration_s=args.max_duration))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "good": report.good,
+                    "bad": len(report.bad),
+                    "hours": report.seconds / 3600,
+                    "bad_records": [r.__dict__ for r in report.bad],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(f"good {report.good}  bad {len(report.bad)}  ({report.seconds / 3600:.3f} h good)")
+        for r in report.bad:
+            print(f"  {r.id or '<no id>'}\t{r.reason}\t({r.source})")
+    return 1 if report.bad else 0
+
+
+def manifest_stats(paths: list[Path]) -> dict[str, dict[str, dict[str, float]]]:
+    """Hours and utterances by corpus, split, language and task.
+
+    Returns:
+        ``{"corpus"|"split"|"language"|"task": {value: {"utterances": n, "hours": h}}}``; an
+        utterance counts once per task it has text for (asr: transcript, st: translation).
+    """
+    from unheard.data.manifest import read_manifest
+
+    table: dict[str, dict[str, dict[str, float]]] = {
+        k: defaultdict(lambda: {"utterances": 0, "hours": 0.0})
+        for k in ("corpus", "split", "language", "task")
+    }
+    for path in paths:
+        for u in read_manifest(path):
+            hours = u.duration / 3600
+            tasks = [t for t, has in (("asr", u.text), ("st", u.translation)) if has]
+            keys = {"corpus": u.corpus or "-", "split": u.split or "-", "language": u.language}
+            for kind, value in keys.items():
+                table[kind][value]["utterances"] += 1
+                table[kind][value]["hours"] += hours
+            for task in tasks or ["none"]:
+                table["task"][task]["utterances"] += 1
+                table["task"][task]["hours"] += hours
+    return {k: dict(sorted(v.items())) for k, v in table.items()}
+
+
+def _stats(args: argparse.Namespace) -> int:
+    stats = manifest_stats(args.manifests)
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    for kind, rows in stats.items():
+        print(f"{kind}:")
+        for value, row in rows.items():
+            print(f"  {value:<16} {int(row['utterances']):>9,} utt  {row['hours']:>9.3f} h")
+    return 0
