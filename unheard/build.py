@@ -28,6 +28,7 @@ from unheard.config import ModelConfig
 from unheard.model.encoder import SpeechEncoder, encoder_family
 from unheard.model.lora import apply_lora
 from unheard.model.speech_llm import SpeechLLM
+from unheard.tiny import TINY_SCHEME, resolve_tiny
 
 LLM_FRAME_MS = 80.0  # the paper's adapter output rate
 
@@ -104,6 +105,8 @@ def _architecture(name: str, inline: dict[str, Any] | None) -> PretrainedConfig:
 
 
 def _pretrained(auto: Any, name: str, **kwargs: Any) -> Any:
+    if name.startswith(TINY_SCHEME):
+        name = resolve_tiny(name)
     try:
         return auto.from_pretrained(name, **kwargs)
     except OSError as e:

@@ -14,7 +14,12 @@ from unheard.config import ModelConfig, apply_overrides, from_dict, load_yaml, t
 
 # Modules that add their own subcommands: each has add_parser(subparsers) and keeps its heavy
 # imports inside its handlers, so `unheard --help` stays fast.
-COMMAND_MODULES: tuple[str, ...] = ("unheard.data.commands",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "unheard.data.commands",
+    "unheard.recipes.commands",
+    "unheard.decoding.commands",
+    "unheard.evaluation.commands",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -173,3 +173,64 @@ def make_tiny_models(
         lora=lora or LoraOptions(r=4, alpha=8, dropout=0.0),
         llm_trainable=llm_trainable,
     )
+
+
+TINY_SCHEME = "tiny:"
+
+
+def tiny_text() -> list[str]:
+    """The fixed text the ``tiny:`` LLMs' tokenizer is trained on: number words 0-99 in the
+    espeak corpus languages and every prompt, so tiny runs tokenise their data sensibly."""
+    from num2words import num2words
+
+    from unheard.data.prompts import PROMPT_POOLS, language_name
+
+    text = [num2words(n, lang=lang) for lang in ("en", "es", "de", "fr", "it", "pt", "nl", "ca")
+            for n in range(100)]  # fmt: skip
+    for pool in PROMPT_POOLS.values():
+        text += [p.format(target=language_name("en"), source="") for p in pool]
+    return text
+
+
+def resolve_tiny(name: str, cache: str | Path | None = None) -> str:
+    """The local directory of a ``tiny:<kind>`` model, built once (seed 0) and cached.
+
+    ``tiny:whisper``, ``tiny:w2v-bert``, ``tiny:wav2vec2``, ``tiny:hubert`` are encoders;
+    ``tiny:mt5``, ``tiny:t5``, ``tiny:qwen2``, ``tiny:llama``, ``tiny:gemma3`` are LLMs with a
+    SentencePiece tokenizer trained on `tiny_text`. They let shipped tiny configs run as-is with
+    no download. The cache is ``$UNHEARD_CACHE/tiny`` (default ``~/.cache/unheard/tiny``).
+
+    Raises:
+        ValueError: for an unknown kind.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    kind = name.removeprefix(TINY_SCHEME)
+    if kind not in ENCODERS + LLMS:
+        raise ValueError(f"unknown tiny model {name!r}; choose tiny:<one of {ENCODERS + LLMS}>")
+    root = Path(cache or os.environ.get("UNHEARD_CACHE", Path.home() / ".cache" / "unheard"))
+    target = root / "tiny" / f"{kind}-v1"
+    if target.is_dir():
+        return str(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # build in a temporary folder and rename: concurrent ranks never see half a model
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{kind}-"))
+    try:
+        torch.manual_seed(0)
+        if kind in ENCODERS:
+            AutoModel.from_config(encoder_config(kind)).save_pretrained(str(tmp))
+        else:
+            tokenizer = train_tokenizer(tiny_text(), tmp, vocab_size=512)
+            cfg = llm_config(kind, vocab_size=len(tokenizer))
+            auto = AutoModelForSeq2SeqLM if cfg.is_encoder_decoder else AutoModelForCausalLM
+            auto.from_config(cfg).save_pretrained(str(tmp))
+        try:
+            os.rename(tmp, target)
+        except OSError:  # another process won the race: use its copy
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return str(target)

@@ -1,0 +1,156 @@
+"""Training checkpoints: trained weights + optimizer, scheduler, sampler position, RNG and step,
+written atomically, without pickle.
+
+A checkpoint is a directory ``checkpoints/step-<N>/`` holding an unheard model checkpoint
+(``trained.safetensors`` + ``unheard.json``, loadable by ``unheard decode``) and the training
+state (``training_state.safetensors`` for tensors, ``training_state.json`` for the rest). It is
+written under a temporary name and renamed, so a directory named ``step-<N>`` is always whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from unheard.checkpoint import save_checkpoint
+from unheard.config import ModelConfig
+from unheard.model.speech_llm import SpeechLLM
+
+STATE_TENSORS = "training_state.safetensors"
+STATE_JSON = "training_state.json"
+STEP_DIR = re.compile(r"^step-(\d+)$")
+
+
+def save_training_checkpoint(
+    directory: Path,
+    model: SpeechLLM,
+    config: ModelConfig,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``directory`` atomically (temporary sibling, then rename).
+
+    Args:
+        directory: the final checkpoint directory (must not exist yet).
+        model: the unwrapped model.
+        config: its model config.
+        optimizer: its optimizer (state saved as tensors + JSON).
+        scheduler: an LR scheduler with ``state_dict()`` of plain values.
+        state: JSON-able run state (step, sampler position, counters, ...).
+        extra: JSON-able metadata stored in the model checkpoint (prompts, metrics, ...).
+
+    Returns:
+        The directory.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".tmp-{directory.name}-"))
+    try:
+        save_checkpoint(model, config, tmp, extra=extra)
+        tensors, meta = _optimizer_to_flat(optimizer)
+        tensors["rng.torch"] = torch.get_rng_state()
+        np_state = np.random.get_state()
+        tensors["rng.numpy.keys"] = torch.from_numpy(np_state[1].astype(np.int64))
+        meta.update(
+            scheduler=scheduler.state_dict(),
+            state=state,
+            rng={
+                "numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
+                "python": _jsonable(random.getstate()),
+            },
+        )
+        save_file(tensors, str(tmp / STATE_TENSORS))
+        (tmp / STATE_JSON).write_text(json.dumps(meta))
+        os.replace(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def load_training_state(
+    directory: Path, optimizer: torch.optim.Optimizer, scheduler: Any
+) -> dict[str, Any]:
+    """Restore optimizer, scheduler and RNG from a checkpoint; return its run state.
+
+    The trained weights are loaded separately (``unheard.checkpoint.load_trained``).
+    """
+    tensors = load_file(str(directory / STATE_TENSORS))
+    meta = json.loads((directory / STATE_JSON).read_text())
+    optimizer.load_state_dict(_optimizer_from_flat(tensors, meta))
+    scheduler.load_state_dict(meta["scheduler"])
+    torch.set_rng_state(tensors["rng.torch"])
+    name, pos, has_gauss, cached = meta["rng"]["numpy"]
+    np.random.set_state(
+        (name, tensors["rng.numpy.keys"].numpy().astype(np.uint32), pos, has_gauss, cached)
+    )
+    version, internal, gauss = meta["rng"]["python"]
+    random.setstate((version, tuple(internal), gauss))
+    return meta["state"]
+
+
+def step_checkpoints(root: Path) -> list[tuple[int, Path]]:
+    """Complete step checkpoints under ``root``, oldest first."""
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if (m := STEP_DIR.match(p.name))]
+    return sorted(found)
+
+
+def prune(root: Path, keep_last: int, protect: set[Path]) -> None:
+    """Delete all but the newest ``keep_last`` step checkpoints (never one in ``protect``), and
+    any temporary directory a killed run left behind."""
+    for _, path in step_checkpoints(root)[:-keep_last]:
+        if path.resolve() not in {p.resolve() for p in protect}:
+            shutil.rmtree(path, ignore_errors=True)
+    for p in root.glob(".tmp-*"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(value, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    sd = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, values in sd["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{index}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{index}.{key}"] = value
+    return tensors, {"param_groups": sd["param_groups"], "optim_scalars": scalars}
+
+
+def _optimizer_from_flat(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, index, key = name.split(".", 2)
+            state.setdefault(int(index), {})[key] = value
+    for name, value in meta["optim_scalars"].items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,392 @@
+"""``unheard train``: the paper's recipe on HF Accelerate.
+
+It reads as a story: ``setup`` builds the model for the run's stage, the data, the optimizer
+and resumes from the newest checkpoint; ``train`` runs optimizer steps with gradient
+accumulation, clipping, NaN guards, logging, validation and checkpoints; ``cleanup`` writes the
+summary. One process or many (``accelerate launch``): each rank takes its own batches from the
+duration-bucketed sampler.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from transformers import get_scheduler
+
+from unheard.build import build_speech_llm, load_tokenizer
+from unheard.checkpoint import WEIGHTS_NAME, load_trained, trained_state_dict
+from unheard.config import ModelConfig
+from unheard.data.collate import SpeechCollator
+from unheard.data.dataset import MixingWeights, SpeechDataset, example_refs, make_loader, set_epoch
+from unheard.data.features import feature_extractor_for
+from unheard.data.leakage import check_no_unseen_audio
+from unheard.data.loading import AudioLimits, SkipLog
+from unheard.data.manifest import Utterance, read_manifest_lenient
+from unheard.model.speech_llm import SpeechLLM
+from unheard.recipes.logging import RunLogger
+from unheard.recipes.state import (
+    load_training_state,
+    prune,
+    save_training_checkpoint,
+    step_checkpoints,
+    write_json_atomic,
+)
+from unheard.recipes.train_config import TrainConfig
+from unheard.recipes.validate import validate
+
+
+def stage_model_config(config: TrainConfig) -> ModelConfig:
+    """The model config of the run's stage: stage 1 trains no LoRA (layer mix + adapter only)."""
+    model = config.model
+    if config.run.stage == 1 and model.lora.enabled:
+        model = replace(model, lora=replace(model.lora, enabled=False))
+    return model
+
+
+def read_data(
+    paths: tuple[str, ...], languages: tuple[str, ...] | None, skipped: SkipLog
+) -> list[Utterance]:
+    """Read manifests leniently (bad lines skipped and counted) and keep the wanted languages."""
+    utterances = []
+    for path in paths:
+        good, bad = read_manifest_lenient(path)
+        skipped.extend(bad)
+        utterances.extend(u for u in good if languages is None or u.language in languages)
+    return utterances
+
+
+@dataclass
+class Run:
+    """Everything ``setup`` builds and the loop mutates."""
+
+    config: TrainConfig
+    model_config: ModelConfig
+    accelerator: Accelerator
+    model: Any  # SpeechLLM, wrapped by accelerate (DDP) when distributed
+    optimizer: Any
+    scheduler: Any
+    dataset: SpeechDataset
+    loader: Any
+    sampler: Any
+    collator: SpeechCollator
+    tokenizer: Any
+    dev: list[Utterance]
+    skipped: SkipLog
+    logger: RunLogger
+    step: int = 0  # optimizer steps done
+    sampler_consumed: int = 0  # micro-batches of the current epoch consumed (resume position)
+    bad_steps: int = 0  # NaN/Inf steps skipped in total
+    bad_in_row: int = 0
+    best: dict | None = None  # {"step", "dev_loss"} of the best checkpoint
+
+    @property
+    def unwrapped(self) -> SpeechLLM:
+        """The bare model (no DDP wrapper)."""
+        return self.accelerator.unwrap_model(self.model)
+
+    @property
+    def checkpoints(self) -> Path:
+        """Where step checkpoints go."""
+        return Path(self.config.run.output_dir) / "checkpoints"
+
+
+def setup(config: TrainConfig) -> Run:
+    """Build the model, data, optimizer and scheduler; resume from the newest checkpoint."""
+    run_cfg, data_cfg, optim_cfg = config.run, config.data, config.optim
+    accelerator = Accelerator(
+        # no accelerator device: run on CPU, and with several processes use gloo (MULTI_CPU)
+        cpu=not _has_accelerator_device(),
+        mixed_precision=run_cfg.mixed_precision,
+        gradient_accumulation_steps=optim_cfg.grad_accumulation,
+    )
+    set_seed(run_cfg.seed)
+    out = Path(run_cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    model_config = stage_model_config(config)
+    model = build_speech_llm(model_config)
+    resume_from = step_checkpoints(out / "checkpoints")
+    if run_cfg.init_from and not resume_from:
+        _init_from(model, Path(run_cfg.init_from))
+    if run_cfg.gradient_checkpointing:
+        model.llm.gradient_checkpointing_enable(
+            gradient_checkpointing_kwargs={"use_reentrant": False}
+        )
+
+    skipped = SkipLog()
+    train_utts = read_data(data_cfg.train, data_cfg.languages, skipped)
+    check_no_unseen_audio(train_utts, data_cfg.unseen_languages)
+    dev = read_data(data_cfg.dev, None, skipped)
+    refs = example_refs(train_utts, data_cfg.tasks)
+    if not refs:
+        raise ValueError(f"no training examples for tasks {data_cfg.tasks} in {data_cfg.train}")
+    tokenizer = load_tokenizer(model_config)
+    collator = SpeechCollator(
+        tokenizer,
+        feature_extractor_for(model.encoder.model.config),
+        model.is_encoder_decoder,
+        name_source_language=data_cfg.name_source_language,
+    )
+    limits = AudioLimits(max_duration_s=data_cfg.max_utterance_s)
+    dataset = SpeechDataset(
+        train_utts, refs, limits, data_cfg.augmentation, data_cfg.sample_prompts, run_cfg.seed
+    )
+    loader, sampler = make_loader(
+        dataset,
+        collator,
+        replace(data_cfg.sampler, seed=run_cfg.seed),  # one seed for the whole run
+        MixingWeights(**data_cfg.mixing),
+        data_cfg.num_workers,
+        world_size=accelerator.num_processes,
+        rank=accelerator.process_index,
+    )
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    # no weight decay on the layer-mix logits, biases and norms (1-D parameters)
+    groups = [
+        {"params": [p for p in params if p.ndim > 1], "weight_decay": optim_cfg.weight_decay},
+        {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=optim_cfg.lr, betas=optim_cfg.betas)
+    scheduler = get_scheduler(
+        "constant_with_warmup" if optim_cfg.schedule == "constant" else optim_cfg.schedule,
+        optimizer,
+        num_warmup_steps=optim_cfg.warmup_steps,
+        num_training_steps=run_cfg.max_steps,
+    )
+    # The scheduler is stepped by us once per optimizer step (accelerate's wrapper would step it
+    # once per process), and the loader is ours (the sampler already shards by rank).
+    model, optimizer = accelerator.prepare(model, optimizer)
+    logger = RunLogger(out, accelerator.is_main_process, run_cfg.progress, run_cfg.max_steps)
+    run = Run(
+        config, model_config, accelerator, model, optimizer, scheduler, dataset, loader,
+        sampler, collator, tokenizer, dev, skipped, logger,
+    )  # fmt: skip
+    if resume_from:
+        _resume(run, resume_from[-1][1])
+    else:
+        set_epoch(dataset, sampler, 0)
+    logger.start(run.step, _describe(run, len(train_utts), len(refs)))
+    return run
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Run the whole recipe; returns the summary (also written to ``summary.json``)."""
+    run = setup(config)
+    run_cfg = config.run
+    window = _Window()
+    while run.step < run_cfg.max_steps:
+        for batch in run.loader:
+            run.sampler_consumed += 1
+            _micro_step(run, batch, window)
+            if not run.accelerator.sync_gradients:
+                continue
+            _optimizer_step(run, window)
+            if run.step % run_cfg.log_every == 0 or run.step == run_cfg.max_steps:
+                run.logger.log(run.step, window.summary(run), run.unwrapped.layer_mix.weights)
+                window = _Window()
+            if run_cfg.validate_every and run.step % run_cfg.validate_every == 0:
+                _validate_and_keep_best(run)
+            if run.step % run_cfg.save_every == 0:
+                _save(run)
+            if run.step >= run_cfg.max_steps:
+                break
+        else:  # epoch finished: next epoch, from its first batch
+            set_epoch(run.dataset, run.sampler, run.sampler.epoch + 1)
+            run.sampler_consumed = 0
+    return cleanup(run)
+
+
+def cleanup(run: Run) -> dict[str, Any]:
+    """Final validation and checkpoint, the summary, and closing the logs."""
+    if not any(s == run.step for s, _ in step_checkpoints(run.checkpoints)):
+        if run.dev and (run.best is None or run.best["step"] != run.step):
+            _validate_and_keep_best(run)
+        _save(run)
+    summary = {
+        "steps": run.step,
+        "bad_steps": run.bad_steps,
+        "skipped_records": run.skipped.count,
+        "skipped_by_reason": run.skipped.by_reason(),
+        "best": run.best,
+        "final_checkpoint": str(run.checkpoints / f"step-{run.step}"),
+        "layer_weights": [round(w, 4) for w in run.unwrapped.layer_mix.weights.tolist()],
+        "unseen_languages": list(run.config.data.unseen_languages),
+    }
+    if run.accelerator.is_main_process:
+        write_json_atomic(Path(run.config.run.output_dir) / "summary.json", summary)
+    run.logger.close()
+    run.accelerator.end_training()
+    return summary
+
+
+# --- the steps -----------------------------------------------------------------------------
+
+
+class _Window:
+    """Sums over the optimizer steps since the last log line."""
+
+    def __init__(self) -> None:
+        self.loss_sum, self.micro, self.steps, self.bad_micro = 0.0, 0, 0, 0
+        self.audio_s, self.tokens, self.grad_norm = 0.0, 0, 0.0
+        self.started = time.perf_counter()
+
+    def summary(self, run: Run) -> dict[str, float]:
+        seconds = time.perf_counter() - self.started
+        reduced = run.accelerator.reduce(
+            torch.tensor(
+                [self.loss_sum, self.micro, self.audio_s, self.tokens], dtype=torch.float64
+            ),
+            "sum",
+        )
+        loss_sum, micro, audio_s, tokens = reduced.tolist()
+        return {
+            "loss": loss_sum / max(micro, 1),
+            "lr": run.scheduler.get_last_lr()[0],
+            "grad_norm": self.grad_norm / max(self.steps, 1),
+            "audio_seconds_per_s": audio_s / seconds,
+            "tokens_per_s": tokens / seconds,
+            "bad_steps": run.bad_steps,
+            "skipped_records": run.skipped.count,
+        }
+
+
+def _micro_step(run: Run, batch: Any, window: _Window) -> None:
+    run.skipped.extend(batch.skipped)
+    with run.accelerator.accumulate(run.model):
+        if batch.tensors is None:  # every item was bad: a zero loss keeps DDP ranks in step
+            loss = sum(p.sum() for p in run.model.parameters() if p.requires_grad) * 0.0
+        else:
+            out = run.model(**batch.tensors, label_smoothing=run.config.optim.label_smoothing)
+            loss = out.loss
+        finite = run.accelerator.reduce(torch.isfinite(loss.detach()).float(), "min")
+        if finite.item() < 1:  # skipped on every rank alike, so no rank waits for the others
+            window.bad_micro += 1
+            return
+        run.accelerator.backward(loss)
+    if batch.tensors is not None:
+        window.loss_sum += loss.item()
+        window.micro += 1
+        window.audio_s += batch.audio_seconds
+        window.tokens += int(batch.tensors["target_mask"].sum())
+
+
+def _optimizer_step(run: Run, window: _Window) -> None:
+    max_bad = run.config.run.max_bad_steps
+    if window.bad_micro:
+        run.optimizer.zero_grad(set_to_none=True)
+        run.bad_steps += 1
+        run.bad_in_row += 1
+        window.bad_micro = 0
+        if run.bad_in_row >= max_bad:
+            raise RuntimeError(
+                f"{run.bad_in_row} optimizer steps in a row had a NaN/Inf loss (step {run.step}); "
+                "lower optim.lr, use bf16 rather than fp16, or check the data"
+            )
+        return
+    params = [p for p in run.model.parameters() if p.requires_grad]
+    clip = run.config.optim.grad_clip
+    if clip > 0:
+        norm = run.accelerator.clip_grad_norm_(params, clip)
+    else:
+        norm = torch.norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    run.step += 1
+    run.bad_in_row = 0
+    window.steps += 1
+    window.grad_norm += float(norm)
+    run.logger.advance()
+
+
+def _validate_and_keep_best(run: Run) -> None:
+    if not run.dev:
+        return
+    metrics = None
+    if run.accelerator.is_main_process:
+        # validation must not move the training RNG, or a resumed run would diverge
+        with torch.random.fork_rng(devices=[]):
+            metrics = validate(
+                run.unwrapped, run.collator, run.tokenizer, run.dev, run.config.data.tasks,
+                run.config.run.validate_utterances,
+                AudioLimits(max_duration_s=run.config.data.max_utterance_s),
+            )  # fmt: skip
+        run.logger.log_validation(run.step, metrics)
+        if run.best is None or metrics["dev_loss"] < run.best["dev_loss"]:
+            run.best = {"step": run.step, "dev_loss": metrics["dev_loss"]}
+    run.accelerator.wait_for_everyone()
+    if run.best is not None and run.best["step"] == run.step:
+        _save(run)  # the best checkpoint must exist on disk
+        if run.accelerator.is_main_process:
+            write_json_atomic(run.checkpoints / "best.json", {**run.best, **(metrics or {})})
+
+
+def _save(run: Run) -> None:
+    directory = run.checkpoints / f"step-{run.step}"
+    if run.accelerator.is_main_process and not directory.exists():
+        state = {
+            "step": run.step,
+            "sampler": run.sampler.state_dict(batches_done=run.sampler_consumed),
+            "bad_steps": run.bad_steps,
+            "bad_in_row": run.bad_in_row,
+            "best": run.best,
+            "skipped": run.skipped.count,
+        }
+        save_training_checkpoint(
+            directory, run.unwrapped, run.model_config, run.optimizer, run.scheduler, state,
+            extra={"step": run.step, "stage": run.config.run.stage},
+        )  # fmt: skip
+        best = {run.checkpoints / f"step-{run.best['step']}"} if run.best else set()
+        prune(run.checkpoints, run.config.run.keep_last, protect=best)
+    run.accelerator.wait_for_everyone()
+
+
+def _resume(run: Run, directory: Path) -> None:
+    load_trained(run.unwrapped, directory / WEIGHTS_NAME)
+    state = load_training_state(directory, run.optimizer, run.scheduler)
+    run.step = state["step"]
+    run.bad_steps, run.bad_in_row = state["bad_steps"], state["bad_in_row"]
+    run.best = state["best"]
+    run.sampler.load_state_dict(state["sampler"])
+    run.dataset.epoch = run.sampler.epoch
+    run.sampler_consumed = run.sampler.batches_done
+    run.logger.info(f"resumed from {directory} at step {run.step}")
+
+
+def _init_from(model: SpeechLLM, directory: Path) -> None:
+    # stage 2 from stage 1: the stage-1 checkpoint holds the layer mix and adapter; LoRA is new
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(directory / WEIGHTS_NAME))
+    own = trained_state_dict(model)
+    unknown = sorted(set(tensors) - set(own))
+    if unknown:
+        raise ValueError(f"{directory}: parameters not in this model: {unknown[:5]}")
+    with torch.no_grad():
+        for name, value in tensors.items():
+            own[name].copy_(value)
+
+
+def _has_accelerator_device() -> bool:
+    if hasattr(torch, "accelerator"):
+        return torch.accelerator.is_available()
+    return torch.cuda.is_available()
+
+
+def _describe(run: Run, utterances: int, examples: int) -> str:
+    model = run.unwrapped
+    trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return (
+        f"stage {run.config.run.stage}: {utterances} utterances, {examples} examples "
+        f"({', '.join(run.config.data.tasks)}), {len(run.sampler)} batches/epoch/rank, "
+        f"{run.accelerator.num_processes} process(es); trained {trained:,} of {total:,} "
+        f"parameters ({100 * trained / total:.2f}%); unseen {list(run.config.data.unseen_languages)}"
+    )

@@ -1,0 +1,126 @@
+"""The training run's config: model, data, optimisation and run sections, from YAML + overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from unheard.config import ModelConfig, apply_overrides, from_dict, load_yaml
+from unheard.data.augment import Augmentation
+from unheard.data.sampler import SamplerOptions
+
+STAGES = (1, 2)
+PRECISIONS = ("no", "bf16", "fp16")
+SCHEDULES = ("cosine", "linear", "constant")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What to train and validate on."""
+
+    train: tuple[str, ...]  # training manifests
+    dev: tuple[str, ...] = ()  # validation manifests
+    tasks: tuple[str, ...] = ("asr", "st")  # stage 1 of the paper: ("asr",)
+    unseen_languages: tuple[str, ...] = ()  # zero-resource languages: paired audio refused
+    languages: tuple[str, ...] | None = None  # keep only these spoken languages (None: all)
+    # relative sampling weights, e.g. {"task": {"st": 2.0}, "corpus": {"fleurs": 0.5}}
+    mixing: dict[str, dict[str, float]] = field(default_factory=dict)
+    sampler: SamplerOptions = field(default_factory=SamplerOptions)
+    max_utterance_s: float = 30.0  # longer clips are skipped (Whisper's window is 30 s)
+    sample_prompts: bool = True  # paraphrase pools in training; the fixed prompt at test
+    name_source_language: bool = False  # put the spoken language's name into prompts
+    num_workers: int = 0  # DataLoader workers
+    speed_factors: tuple[float, ...] = ()  # speed perturbation, e.g. [0.9, 1.0, 1.1]
+    noise_snr_db: tuple[float, float] | None = None  # additive white noise SNR range
+
+    def __post_init__(self) -> None:
+        if not self.train:
+            raise ValueError("data.train must name at least one manifest")
+        bad = set(self.tasks) - {"asr", "st"}
+        if bad or not self.tasks:
+            raise ValueError(f"data.tasks must be a non-empty subset of asr, st; got {self.tasks}")
+        if unknown := set(self.mixing) - {"corpus", "task", "language"}:
+            raise ValueError(f"data.mixing keys must be corpus/task/language, got {unknown}")
+
+    @property
+    def augmentation(self) -> Augmentation:
+        """The augmentation these settings ask for."""
+        return Augmentation(speed_factors=self.speed_factors, noise_snr_db=self.noise_snr_db)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with warmup and decay."""
+
+    lr: float = 1e-4  # peak learning rate
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 500  # linear warmup from 0
+    schedule: str = "cosine"  # after warmup: cosine or linear decay to 0, or constant
+    grad_clip: float = 1.0  # max global gradient norm (0: off)
+    grad_accumulation: int = 1  # micro-batches per optimizer step
+    label_smoothing: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ValueError(f"optim.lr must be positive, got {self.lr}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"optim.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.grad_accumulation < 1 or self.warmup_steps < 0:
+            raise ValueError("optim.grad_accumulation must be >= 1 and warmup_steps >= 0")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Length, precision, checkpoints, validation and logging of the run."""
+
+    output_dir: str = "runs/train"
+    stage: int = 2  # 1: layer mix + adapter on ASR, LoRA off; 2: + LoRA on ST and ASR
+    init_from: str | None = None  # stage 2: a stage-1 checkpoint to start from (None: fresh)
+    max_steps: int = 10000  # optimizer steps
+    seed: int = 0
+    mixed_precision: str = "no"  # no, bf16 or fp16 (accelerate autocast)
+    gradient_checkpointing: bool = False  # recompute LLM activations in backward
+    save_every: int = 1000  # steps between checkpoints
+    keep_last: int = 3  # step checkpoints kept (the best one is kept apart)
+    validate_every: int = 1000  # steps between validations (0: only at the end)
+    validate_utterances: int = 50  # dev utterances per language decoded for BLEU/WER
+    log_every: int = 10  # steps between log lines
+    max_bad_steps: int = 10  # NaN/Inf losses in a row that stop the run
+    progress: bool = True  # a progress bar with ETA
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"run.stage must be 1 or 2, got {self.stage}")
+        if self.mixed_precision not in PRECISIONS:
+            raise ValueError(f"run.mixed_precision must be one of {PRECISIONS}")
+        if self.max_steps < 1 or self.save_every < 1 or self.keep_last < 1:
+            raise ValueError("run.max_steps, save_every and keep_last must be >= 1")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole training run."""
+
+    model: ModelConfig
+    data: DataConfig
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+def load_train_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML training config, apply ``key=value`` overrides and validate it.
+
+    Relative manifest and model paths are resolved against the current directory, as a user
+    typing them would expect.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: naming any unknown key or bad value.
+    """
+    data: dict[str, Any] = apply_overrides(load_yaml(path), overrides or [])
+    for section in ("model", "data"):
+        if section not in data:
+            raise ValueError(f"{path}: the config needs a '{section}' section")
+    return from_dict(TrainConfig, data)
