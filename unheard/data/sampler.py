@@ -102,7 +102,9 @@ class DurationBucketSampler:
             ValueError: if the state was saved with another seed.
         """
         if state["seed"] != self.options.seed:
-            raise ValueError(f"sampler state has seed {state['seed']}, options have {self.options.seed}")
+            raise ValueError(
+                f"sampler state has seed {state['seed']}, options have {self.options.seed}"
+            )
         self.epoch = state["epoch"]
         self.batches_done = state["batches_done"]
 
