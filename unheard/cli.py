@@ -52,7 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("config", help="a preset name (paper-mt0-xl, paper-mt0-xxl) or a YAML file")
     plan.add_argument("overrides", nargs="*", help="key=value overrides, e.g. model.lora.r=8")
     plan.add_argument("--json", action="store_true", help="print JSON")
-    plan.add_argument("--batch-size", type=int, default=8, help="utterances per device and step")
+    plan.add_argument(
+        "--batch-size", type=int, default=8, help="utterances per device (a training config's "
+        "sampler settings take precedence)",
+    )  # fmt: skip
     plan.add_argument("--audio-seconds", type=float, default=15.0, help="longest utterance")
     plan.set_defaults(run=_plan)
 
@@ -72,19 +75,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_config(name: str, overrides: list[str]) -> ModelConfig:
+def _plan_target(name: str, overrides: list[str]) -> tuple[ModelConfig, dict[str, float]]:
+    """The model config to plan and the batch shape its config implies (if any).
+
+    A preset name, a YAML with only a ``model`` section, or a training config (whose stage and
+    sampler settings decide LoRA and the batch).
+    """
     from unheard.presets import PRESETS
 
     if name in PRESETS:
-        data = {"model": to_dict(PRESETS[name])}
-    elif Path(name).suffix in (".yaml", ".yml") or Path(name).is_file():
-        data = load_yaml(name)
-    else:
+        data = apply_overrides({"model": to_dict(PRESETS[name])}, overrides)
+        return from_dict(ModelConfig, data["model"]), {}
+    if not (Path(name).suffix in (".yaml", ".yml") or Path(name).is_file()):
         raise ValueError(f"{name!r} is neither a preset ({', '.join(PRESETS)}) nor a YAML file")
-    data = apply_overrides(data, overrides)
-    if "model" not in data:
+    raw = load_yaml(name)
+    if "data" in raw:
+        from unheard.recipes.train import stage_model_config
+        from unheard.recipes.train_config import load_train_config
+
+        config = load_train_config(name, overrides)
+        # worst case of a duration-bounded batch: items as long as allowed, as many as fit
+        seconds = min(config.data.max_utterance_s, config.data.sampler.max_duration_s)
+        batch = max(1, int(config.data.sampler.max_duration_s // seconds))
+        return stage_model_config(config), {"batch_size": batch, "audio_seconds": seconds}
+    if "model" not in raw:
         raise ValueError(f"{name}: no 'model' section")
-    return from_dict(ModelConfig, data["model"])
+    from unheard.recipes.train_config import expand_preset
+
+    data = apply_overrides({"model": expand_preset(raw["model"])}, overrides)
+    return from_dict(ModelConfig, data["model"]), {}
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -92,9 +111,10 @@ def _plan(args: argparse.Namespace) -> int:
     from unheard.plan import BatchShape, plan
 
     started = time.perf_counter()
-    config = _model_config(args.config, args.overrides)
+    config, shape = _plan_target(args.config, args.overrides)
+    shape = {"batch_size": args.batch_size, "audio_seconds": args.audio_seconds, **shape}
     model = build_speech_llm(config, weights=False, device="meta")
-    report = plan(model, config, BatchShape(args.batch_size, args.audio_seconds))
+    report = plan(model, config, BatchShape(**shape))
     report["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -9,6 +9,8 @@ duration-bucketed sampler.
 
 from __future__ import annotations
 
+import glob
+import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,11 +56,47 @@ def read_data(
 ) -> list[Utterance]:
     """Read manifests leniently (bad lines skipped and counted) and keep the wanted languages."""
     utterances = []
-    for path in paths:
+    for path in expand_paths(paths):
         good, bad = read_manifest_lenient(path)
         skipped.extend(bad)
         utterances.extend(u for u in good if languages is None or u.language in languages)
     return utterances
+
+
+def expand_paths(patterns: tuple[str, ...]) -> list[Path]:
+    """Manifest paths, with shell-style globs (``data/covost2_*_train.jsonl.gz``) expanded.
+
+    Raises:
+        FileNotFoundError: for a pattern that matches nothing.
+    """
+    paths = []
+    for pattern in patterns:
+        if not glob.has_magic(pattern):
+            paths.append(Path(pattern))
+            continue
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            raise FileNotFoundError(f"no manifest matches {pattern!r}")
+        paths.extend(Path(m) for m in matches)
+    return paths
+
+
+def resolve_init(path: Path) -> Path:
+    """A checkpoint directory from ``run.init_from``: a checkpoint itself, or a run directory
+    (its best checkpoint, else its newest).
+
+    Raises:
+        FileNotFoundError: if nothing there is a checkpoint.
+    """
+    if (path / WEIGHTS_NAME).is_file():
+        return path
+    best = path / "checkpoints" / "best.json"
+    if best.is_file():
+        return path / "checkpoints" / f"step-{json.loads(best.read_text())['step']}"
+    steps = step_checkpoints(path / "checkpoints")
+    if steps:
+        return steps[-1][1]
+    raise FileNotFoundError(f"run.init_from {path} holds no checkpoint")
 
 
 @dataclass
@@ -113,7 +151,7 @@ def setup(config: TrainConfig) -> Run:
     model = build_speech_llm(model_config)
     resume_from = step_checkpoints(out / "checkpoints")
     if run_cfg.init_from and not resume_from:
-        _init_from(model, Path(run_cfg.init_from))
+        _init_from(model, resolve_init(Path(run_cfg.init_from)))
     if run_cfg.gradient_checkpointing:
         model.llm.gradient_checkpointing_enable(
             gradient_checkpointing_kwargs={"use_reentrant": False}

@@ -119,8 +119,24 @@ def load_train_config(path: str | Path, overrides: list[str] | None = None) -> T
         FileNotFoundError: if the file does not exist.
         ValueError: naming any unknown key or bad value.
     """
-    data: dict[str, Any] = apply_overrides(load_yaml(path), overrides or [])
+    raw = load_yaml(path)
     for section in ("model", "data"):
-        if section not in data:
+        if section not in raw:
             raise ValueError(f"{path}: the config needs a '{section}' section")
-    return from_dict(TrainConfig, data)
+    raw["model"] = expand_preset(raw["model"])
+    return from_dict(TrainConfig, apply_overrides(raw, overrides or []))
+
+
+def expand_preset(model: Any) -> Any:
+    """``model: paper-mt0-xl`` (a preset name) → the preset's fields as a dict; ``model:
+    {preset: NAME, key: value, ...}`` → the preset with those fields replaced."""
+    from unheard.config import to_dict
+    from unheard.presets import PRESETS
+
+    name = model if isinstance(model, str) else (model or {}).get("preset")
+    if name is None:
+        return model
+    if name not in PRESETS:
+        raise ValueError(f"unknown model preset {name!r}; presets: {', '.join(PRESETS)}")
+    rest = {} if isinstance(model, str) else {k: v for k, v in model.items() if k != "preset"}
+    return {**to_dict(PRESETS[name]), **rest}
