@@ -32,6 +32,7 @@ class ModelConfig:
     adapter_stride: int | None = None  # None: 80 ms LLM frames, i.e. 80 / encoder frame ms
     adapter_kernel: int = 3  # kernel size of both adapter convs
     lora: LoraOptions = field(default_factory=LoraOptions)
+    encoder_trainable: bool = False  # train the speech encoder too (the paper: frozen)
     # extra LLM parameters to train, by name substring (e.g. "lm_head"); empty for the paper
     llm_trainable: tuple[str, ...] = ()
     dtype: str = "float32"  # dtype of the frozen encoder and LLM weights

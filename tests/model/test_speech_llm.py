@@ -142,3 +142,14 @@ def test_half_precision_frozen_parts_train_in_fp32(tiny_models, clips):
     assert torch.isfinite(out.loss)
     assert model.adapter.conv1.weight.grad.abs().sum() > 0
     assert all(p.grad is not None for p in lora)
+
+
+def test_trainable_encoder_ablation_gets_gradients(tiny_models, clips):
+    from dataclasses import replace
+
+    model, collator, _ = _setup(replace(tiny_models("whisper", "mt5"), encoder_trainable=True))
+    model.train()
+    assert model.encoder.model.training
+    model(**collator(_examples(clips))).loss.backward()
+    grads = [p.grad for p in model.encoder.parameters()]
+    assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0

@@ -59,19 +59,23 @@ class EncoderOutput:
 
 
 class SpeechEncoder(nn.Module):
-    """A frozen pretrained speech encoder, run without autograd.
+    """A pretrained speech encoder: frozen and run without autograd (the paper), or trained.
 
     Args:
         model: the transformers encoder: ``WhisperEncoder``, ``Wav2Vec2BertModel`` or a model
             of the wav2vec2 family.
+        trainable: train the encoder too (an ablation; the paper keeps it frozen). Frozen, it
+            runs under ``no_grad`` in eval mode and stores no activations for backward.
     """
 
-    def __init__(self, model: PreTrainedModel) -> None:
+    def __init__(self, model: PreTrainedModel, trainable: bool = False) -> None:
         super().__init__()
         self.model = model
         self.family = encoder_family(model.config)
-        self.model.requires_grad_(False)
-        self.model.eval()
+        self.trainable = trainable
+        self.model.requires_grad_(trainable)
+        if not trainable:
+            self.model.eval()
 
     @property
     def hidden_size(self) -> int:
@@ -97,13 +101,16 @@ class SpeechEncoder(nn.Module):
         return 20.0
 
     def train(self, mode: bool = True) -> SpeechEncoder:
-        """Keep the frozen encoder in eval mode (no dropout) whatever the parent's mode."""
-        super().train(mode)
-        self.model.eval()
+        """Keep a frozen encoder in eval mode (no dropout) whatever the parent's mode."""
+        super().train(mode and self.trainable)
         return self
 
-    @torch.no_grad()
     def forward(self, features: torch.Tensor, feature_mask: torch.Tensor) -> EncoderOutput:
+        """Encode a padded batch (see `encode`); without autograd when frozen."""
+        with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
+            return self.encode(features, feature_mask)
+
+    def encode(self, features: torch.Tensor, feature_mask: torch.Tensor) -> EncoderOutput:
         """Encode a padded batch.
 
         Args:
