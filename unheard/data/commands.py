@@ -30,6 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--exclude-languages", type=_codes, default=(), help="comma-separated codes to drop"
     )
     imp.add_argument("--language", help="the spoken language (folder importer only)")
+    imp.add_argument(
+        "--overwrite", action="store_true", help="rebuild manifests even when up to date"
+    )
     imp.set_defaults(run=_import)
 
     synth = data_sub.add_parser(
