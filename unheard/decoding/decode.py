@@ -1,14 +1,32 @@
-"""Batched decoding of examples with ``SpeechLLM.generate``."""
+"""Batched decoding of examples with ``SpeechLLM.generate``: greedy or beam search, a length limit
+tied to each utterance's duration, optional repetition guards.
+
+The length limit: an utterance of ``s`` seconds may get at most
+``min(max_new_tokens, ceil(length_base + tokens_per_second * s))`` answer tokens. People speak
+2-4 words a second and subword tokenizers spend 1-3 tokens a word, so the default 8 tokens/s
+plus 16 leaves room for any real answer while a decoder stuck in a loop stops after a few
+seconds' worth of text instead of the global cap.
+
+A batch is generated up to its longest utterance's limit, and each hypothesis is then cut to its
+own utterance's limit. Greedy search is prefix-consistent (the first ``k`` tokens do not depend on
+how many come after), so greedy hypotheses are the same whatever batch an utterance lands in (up
+to float rounding, which batched matrix products do in another order: it can flip a near-tie
+between two tokens, as happens with random test models, rarely with trained ones).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
-import torch
 from transformers import PreTrainedTokenizerBase
 
 from unheard.data.collate import Example, SpeechCollator
+from unheard.data.features import SAMPLE_RATE
+from unheard.decoding.batching import duration_batches
 from unheard.model.speech_llm import SpeechLLM
 
 
@@ -16,13 +34,91 @@ from unheard.model.speech_llm import SpeechLLM
 class DecodeOptions:
     """How to decode."""
 
-    batch_size: int = 8  # examples per generate() call
+    batch_size: int = 16  # most utterances per generate() call
+    max_batch_seconds: float | None = None  # most padded audio seconds per call; None: no limit
     num_beams: int = 1  # 1 is greedy search
-    max_new_tokens: int = 64  # hard cap on answer length
+    max_new_tokens: int = 256  # hard cap on answer tokens, whatever the duration
+    length_base: float = 16.0  # answer tokens any utterance may have...
+    tokens_per_second: float = 8.0  # ...plus this many per second of audio
+    # repetition guards, off by default: the length limit already bounds a loop, and both change
+    # answers that legitimately repeat ("ninety-nine", "no, no, no")
+    no_repeat_ngram_size: int = 0  # >0: never repeat an n-gram of this many tokens
+    repetition_penalty: float = 1.0  # >1 discourages tokens already written (CTRL-style)
+    length_penalty: float = 1.0  # beam search only: >1 favours longer answers
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.num_beams < 1 or self.max_new_tokens < 1:
-            raise ValueError(f"batch_size, num_beams and max_new_tokens must be >= 1: {self}")
+        """Validate once, naming the bad value.
+
+        Raises:
+            ValueError: for a value out of range.
+        """
+        for name in ("batch_size", "num_beams", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_batch_seconds is not None and self.max_batch_seconds <= 0:
+            raise ValueError(f"max_batch_seconds must be > 0 or None, got {self.max_batch_seconds}")
+        if self.length_base < 1 or self.tokens_per_second < 0:
+            raise ValueError(
+                f"length_base must be >= 1 and tokens_per_second >= 0, got {self.length_base} "
+                f"and {self.tokens_per_second}"
+            )
+        if self.no_repeat_ngram_size < 0:
+            raise ValueError(f"no_repeat_ngram_size must be >= 0, got {self.no_repeat_ngram_size}")
+        if self.repetition_penalty <= 0 or self.length_penalty <= 0:
+            raise ValueError(
+                f"repetition_penalty and length_penalty must be > 0, got "
+                f"{self.repetition_penalty} and {self.length_penalty}"
+            )
+
+    def token_limit(self, seconds: float) -> int:
+        """Most answer tokens for an utterance of ``seconds`` (see the module docstring)."""
+        return min(
+            self.max_new_tokens, math.ceil(self.length_base + self.tokens_per_second * seconds)
+        )
+
+
+def decode_batch(
+    model: SpeechLLM,
+    collator: SpeechCollator,
+    tokenizer: PreTrainedTokenizerBase,
+    examples: Sequence[Example],
+    options: DecodeOptions,
+) -> list[str]:
+    """Write the answers of one batch with a single ``generate`` call.
+
+    Args:
+        model: the model, in eval mode.
+        collator: builds the batch (its prompts are the test prompts).
+        tokenizer: decodes token ids.
+        examples: the batch; targets, if any, are ignored.
+        options: search settings and length limit.
+
+    Returns:
+        One hypothesis per example, in order, stripped of outer whitespace.
+    """
+    limits = [options.token_limit(len(e.audio) / SAMPLE_RATE) for e in examples]
+    batch = collator([replace(e, target=None) for e in examples])
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    with warnings.catch_warnings():
+        # n-gram blocking over the answer only, never the prompt, is what we want: not news
+        warnings.filterwarnings("ignore", message=".*n-gram constraints only to newly generated")
+        ids = model.generate(
+            **batch,
+            max_new_tokens=max(limits),
+            pad_token_id=pad,
+            eos_token_id=eos,
+            **_search_kwargs(options),
+        )  # (batch, new_tokens) answer ids, padded after EOS
+    hypotheses = []
+    for row, limit in zip(ids.tolist(), limits, strict=True):
+        row = row[:limit]
+        if eos in row:
+            row = row[: row.index(eos)]
+        hypotheses.append(tokenizer.decode(row, skip_special_tokens=True).strip())
+    return hypotheses
 
 
 def decode(
@@ -31,35 +127,43 @@ def decode(
     tokenizer: PreTrainedTokenizerBase,
     examples: Sequence[Example],
     options: DecodeOptions | None = None,
+    on_batch: Callable[[list[int], list[str]], None] | None = None,
 ) -> list[str]:
-    """Write the answer of each example.
+    """Write the answer of each example, in batches of similar duration.
 
     Args:
         model: the trained model (put in eval mode here).
         collator: builds the batches (its prompts are the test prompts).
         tokenizer: decodes token ids.
         examples: what to decode; targets, if any, are ignored.
-        options: batch size and search settings.
+        options: batching, search settings and length limit.
+        on_batch: called after each batch with the indices of its examples and their hypotheses
+            (progress bars, incremental writing).
 
     Returns:
-        One hypothesis per example, in order.
+        One hypothesis per example, in the order of ``examples``.
     """
     options = options or DecodeOptions()
     model.eval()
-    hypotheses: list[str] = []
-    for start in range(0, len(examples), options.batch_size):
-        chunk = [
-            Example(e.id, e.audio, e.task, e.language, e.target_language, None)
-            for e in examples[start : start + options.batch_size]
-        ]
-        batch = collator(chunk)
-        with torch.no_grad():
-            ids = model.generate(
-                **batch,
-                num_beams=options.num_beams,
-                max_new_tokens=options.max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-            )
-        hypotheses.extend(t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True))
-    return hypotheses
+    durations = [len(e.audio) / SAMPLE_RATE for e in examples]
+    hypotheses: list[str | None] = [None] * len(examples)
+    for indices in duration_batches(durations, options.batch_size, options.max_batch_seconds):
+        texts = decode_batch(model, collator, tokenizer, [examples[i] for i in indices], options)
+        for i, text in zip(indices, texts, strict=True):
+            hypotheses[i] = text
+        if on_batch is not None:
+            on_batch(indices, texts)
+    assert all(h is not None for h in hypotheses), "every example is in exactly one batch"
+    return [h for h in hypotheses if h is not None]
+
+
+def _search_kwargs(options: DecodeOptions) -> dict[str, Any]:
+    # pass only what differs from plain search: transformers warns about flags that do nothing
+    kwargs: dict[str, Any] = {"num_beams": options.num_beams, "do_sample": False}
+    if options.no_repeat_ngram_size > 0:
+        kwargs["no_repeat_ngram_size"] = options.no_repeat_ngram_size
+    if options.repetition_penalty != 1.0:
+        kwargs["repetition_penalty"] = options.repetition_penalty
+    if options.num_beams > 1:
+        kwargs["length_penalty"] = options.length_penalty
+    return kwargs

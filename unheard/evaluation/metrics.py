@@ -1,11 +1,23 @@
-"""Corpus-level metrics: sacreBLEU BLEU and chrF, jiwer WER and CER, exact match."""
+"""Corpus-level metrics: sacreBLEU BLEU and chrF, jiwer WER and CER, exact match.
+
+BLEU tokenises by the target language, as sacreBLEU recommends: ``zh`` for Chinese,
+``ja-mecab`` for Japanese (MeCab with the IPA dictionary: the ``mecab-python3`` and ``ipadic``
+packages; without them Japanese falls back to ``char`` and `bleu_tokenizer` says so), ``13a``
+for everything else. chrF needs no tokenizer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import jiwer
 import sacrebleu
+from sacrebleu.metrics import BLEU, CHRF
+
+from unheard.evaluation.languages import base_language
+
+DEFAULT_TOKENIZER = "13a"
 
 
 def _check(references: Sequence[str], hypotheses: Sequence[str]) -> None:
@@ -13,6 +25,50 @@ def _check(references: Sequence[str], hypotheses: Sequence[str]) -> None:
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
     if not references:
         raise ValueError("no references to score")
+
+
+@lru_cache(maxsize=1)
+def ja_mecab_available() -> bool:
+    """Whether sacreBLEU's ``ja-mecab`` tokenizer can run here."""
+    try:
+        BLEU(tokenize="ja-mecab")
+    except (RuntimeError, ImportError, AssertionError):
+        return False
+    return True
+
+
+def bleu_tokenizer(target_language: str) -> tuple[str, str | None]:
+    """sacreBLEU's tokenizer for BLEU into a language.
+
+    Args:
+        target_language: the language of the references.
+
+    Returns:
+        The tokenizer name and, when the recommended one is unavailable, a note saying what was
+        used instead.
+    """
+    language = base_language(target_language)
+    if language == "zh":
+        return "zh", None
+    if language == "ja":
+        if ja_mecab_available():
+            return "ja-mecab", None
+        return "char", "ja-mecab needs mecab-python3 and ipadic; Japanese BLEU used char instead"
+    return DEFAULT_TOKENIZER, None
+
+
+def bleu_signature(tokenize: str = DEFAULT_TOKENIZER) -> str:
+    """sacreBLEU's signature of corpus BLEU with one reference and ``tokenize``."""
+    metric = BLEU(tokenize=tokenize)
+    metric.corpus_score(["a"], [["a"]])  # the signature names the reference count once scored
+    return metric.get_signature().format()
+
+
+def chrf_signature() -> str:
+    """sacreBLEU's signature of corpus chrF with one reference."""
+    metric = CHRF()
+    metric.corpus_score(["a"], [["a"]])
+    return metric.get_signature().format()
 
 
 def bleu(references: Sequence[str], hypotheses: Sequence[str], tokenize: str = "13a") -> float:
@@ -28,15 +84,25 @@ def chrf(references: Sequence[str], hypotheses: Sequence[str]) -> float:
 
 
 def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
-    """Corpus word error rate (0-1+) over the raw strings."""
+    """Corpus word error rate (0-1+) over the strings as given: all edits / all reference words."""
     _check(references, hypotheses)
     return jiwer.wer(list(references), list(hypotheses))
 
 
 def cer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
-    """Corpus character error rate (0-1+) over the raw strings."""
+    """Corpus character error rate (0-1+) over the strings as given, spaces included."""
     _check(references, hypotheses)
     return jiwer.cer(list(references), list(hypotheses))
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """Word edits (substitutions + deletions + insertions) and reference words of one pair: the
+    sufficient statistics of corpus WER, for resampling."""
+    out = jiwer.process_words(reference, hypothesis)
+    return (
+        out.substitutions + out.deletions + out.insertions,
+        out.hits + out.substitutions + out.deletions,
+    )
 
 
 def exact_match(references: Sequence[str], hypotheses: Sequence[str]) -> float:
