@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from peft import LoraConfig, inject_adapter_in_model
-from peft.tuners.tuners_utils import cast_adapter_dtype
-from transformers import PreTrainedModel
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,10 @@ def apply_lora(llm: PreTrainedModel, options: LoraOptions) -> PreTrainedModel:
     """
     if not options.enabled:
         return llm
+    # imported here: configs (and `unheard --help`) need LoraOptions, not peft's 1-2 s import
+    from peft import LoraConfig, inject_adapter_in_model
+    from peft.tuners.tuners_utils import cast_adapter_dtype
+
     config = LoraConfig(
         r=options.r,
         lora_alpha=options.alpha,
