@@ -37,17 +37,44 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     synth = data_sub.add_parser(
         "synth",
-        help="synthesise a small multilingual corpus with espeak-ng (offline)",
-        description="Number words 0-99 (num2words) spoken by espeak-ng with varied voices, "
-        "speed and pitch, with their English rendering as the ST reference: a manifest and "
-        "16 kHz wavs. Deterministic per seed; idempotent.",
+        help="synthesise the offline multilingual parallel corpus with espeak-ng",
+        description="Numbers, ordinals, years, decimals, amounts of money (num2words), dates, "
+        "unit phrases and country and language names (Babel/CLDR), written as words in each "
+        "language and spoken by espeak-ng with varied voices, variants, speed and pitch; the "
+        "English rendering is the ST reference. Split by item across all languages. Writes "
+        "OUT/unheard-synth_<lang>_<split>.jsonl.gz with 16 kHz wavs, and text-only parallel data "
+        "OUT/text/<lang>_<split>.jsonl. Deterministic per seed; idempotent.",
     )
     synth.add_argument("--out", type=Path, required=True, help="output folder")
     synth.add_argument(
-        "--languages", type=_codes, default=("en", "es", "de", "fr"), help="espeak-ng languages"
+        "--languages",
+        type=_codes,
+        default=None,
+        help="comma-separated codes, or 'all' (default: en,es,fr,it,pt,de,nl,ca)",
     )
-    synth.add_argument("--per-language", type=int, default=12, help="utterances per language")
+    synth.add_argument(
+        "--per-language", type=int, default=200, help="training utterances per language (200)"
+    )
+    synth.add_argument(
+        "--text-per-language",
+        type=int,
+        default=None,
+        help="training text items per language (default 20 x --per-language)",
+    )
+    synth.add_argument(
+        "--dev-share", type=float, default=0.1, help="dev size as a share of train (0.1)"
+    )
+    synth.add_argument(
+        "--test-share", type=float, default=0.1, help="test size as a share of train (0.1)"
+    )
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument(
+        "--noise-snr-db",
+        metavar="LO,HI",
+        default=None,
+        help="add white noise at an SNR drawn per utterance from LO..HI dB (default: none)",
+    )
+    synth.add_argument("--jobs", type=int, default=2, help="espeak-ng processes at a time (2)")
     synth.set_defaults(run=_synth)
 
     check = data_sub.add_parser(
@@ -100,13 +127,42 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from unheard.data.espeak import make_number_corpus
+    from tqdm import tqdm
 
-    if not 1 <= args.per_language <= 100:
-        raise ValueError(
-            f"--per-language must be in 1..100 (numbers 0-99), got {args.per_language}"
-        )
-    print(make_number_corpus(args.out, args.languages, args.per_language, args.seed))
+    from unheard.data.synth import (
+        DEFAULT_LANGUAGES,
+        LANGUAGES,
+        SynthOptions,
+        build_synth_corpus,
+        parse_snr_range,
+    )
+
+    languages = args.languages or DEFAULT_LANGUAGES
+    if languages == ("all",):
+        languages = tuple(LANGUAGES)
+    options = SynthOptions(
+        languages=languages,
+        per_language=args.per_language,
+        text_per_language=args.text_per_language,
+        dev_share=args.dev_share,
+        test_share=args.test_share,
+        seed=args.seed,
+        noise_snr_db=None if args.noise_snr_db is None else parse_snr_range(args.noise_snr_db),
+        jobs=args.jobs,
+    )
+    with tqdm(desc="espeak-ng", unit="utt", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        corpus = build_synth_corpus(args.out, options, progress)
+    for (language, split), path in sorted(corpus.manifests.items()):
+        print(f"{language}\t{split}\t{path}\t{corpus.texts[language, split]}")
+    print(
+        f"{corpus.utterances} utterances, {corpus.seconds / 3600:.2f} h "
+        f"({corpus.synthesized} synthesised now); summary {corpus.summary}"
+    )
     return 0
 
 
