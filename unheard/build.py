@@ -25,10 +25,10 @@ from transformers import (
 )
 
 from unheard.config import ModelConfig
+from unheard.hub import resolve
 from unheard.model.encoder import SpeechEncoder, encoder_family
 from unheard.model.lora import apply_lora
 from unheard.model.speech_llm import SpeechLLM
-from unheard.tiny import TINY_SCHEME, resolve_tiny
 
 LLM_FRAME_MS = 80.0  # the paper's adapter output rate
 
@@ -105,8 +105,7 @@ def _architecture(name: str, inline: dict[str, Any] | None) -> PretrainedConfig:
 
 
 def _pretrained(auto: Any, name: str, **kwargs: Any) -> Any:
-    if name.startswith(TINY_SCHEME):
-        name = resolve_tiny(name)
+    name = resolve(name)  # tiny:, local, hub, or the packaged copy (raises a clear OSError)
     try:
         return auto.from_pretrained(name, **kwargs)
     except OSError as e:

@@ -39,7 +39,7 @@ PAD, EOS, UNK = 0, 1, 2  # T5's special ids, shared by every tiny LLM
 
 
 def train_tokenizer(
-    texts: Iterable[str], directory: str | Path, vocab_size: int = 256
+    texts: Iterable[str], directory: str | Path, vocab_size: int = 256, extra_ids: int = 0
 ) -> T5Tokenizer:
     """Train a unigram SentencePiece model on ``texts`` and save it as a T5 tokenizer.
 
@@ -69,7 +69,8 @@ def train_tokenizer(
         num_threads=1,  # deterministic pieces for a given text
     )
     (directory / "spiece.model").write_bytes(model.getvalue())
-    tokenizer = T5Tokenizer.from_pretrained(str(directory), extra_ids=0)
+    # extra_ids: T5's <extra_id_N> sentinels for span-corruption denoising, after the pieces
+    tokenizer = T5Tokenizer.from_pretrained(str(directory), extra_ids=extra_ids)
     tokenizer.save_pretrained(str(directory))
     return tokenizer
 

@@ -20,6 +20,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("overrides", nargs="*", help="key=value overrides, e.g. run.max_steps=10")
     train.set_defaults(run=_train)
 
+    text = sub.add_parser(
+        "pretrain-text",
+        help="pretrain a small mT5 on parallel text (translation into English + denoising)",
+        description="Text-only pretraining of a small MT5ForConditionalGeneration with its own "
+        "SentencePiece vocabulary, saved with save_pretrained (usable as a SpeechLLM's llm).",
+    )
+    text.add_argument("--train", nargs="+", required=True, help="text JSONL files or globs")
+    text.add_argument("--dev", nargs="*", default=[], help="held-out text for the probe")
+    text.add_argument("--out", required=True, help="output folder (model/ + metrics.json)")
+    text.add_argument("--steps", type=int, default=3000)
+    text.add_argument("--batch-size", type=int, default=64)
+    text.add_argument("--lr", type=float, default=1e-3)
+    text.add_argument("--d-model", type=int, default=256)
+    text.add_argument("--layers", type=int, default=4)
+    text.add_argument("--vocab-size", type=int, default=2000)
+    text.add_argument("--seed", type=int, default=0)
+    text.set_defaults(run=_pretrain_text)
+
+
+def _pretrain_text(args: argparse.Namespace) -> int:
+    from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
+
+    options = TextPretrainOptions(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, d_model=args.d_model,
+        d_ff=4 * args.d_model, layers=args.layers, vocab_size=args.vocab_size, seed=args.seed,
+    )  # fmt: skip
+    metrics = pretrain_text(args.train, args.dev, args.out, options)
+    print(json.dumps(metrics.get("translation_exact_match", {})))
+    return 0
+
 
 def _train(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
