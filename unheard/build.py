@@ -56,7 +56,9 @@ def build_speech_llm(
         raise ValueError("cannot load weights onto the meta device; use weights=False")
     dtype = getattr(torch, config.dtype)
     with torch.device(device):
-        encoder = SpeechEncoder(_encoder(config, weights, dtype), config.encoder_trainable)
+        encoder = SpeechEncoder(
+            _encoder(config, weights, dtype), config.encoder_trainable, config.whisper_real_length
+        )
         llm = _llm(config, weights, dtype)
         llm.requires_grad_(False)
         llm = apply_lora(llm, config.lora)

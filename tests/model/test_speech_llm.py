@@ -153,3 +153,31 @@ def test_trainable_encoder_ablation_gets_gradients(tiny_models, clips):
     model(**collator(_examples(clips))).loss.backward()
     grads = [p.grad for p in model.encoder.parameters()]
     assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
+
+
+def test_whisper_real_length_matches_the_window_and_ignores_padding(tiny_models, clips):
+    from dataclasses import replace
+
+    from unheard.data.features import extract_features
+    from unheard.model.encoder import SpeechEncoder
+
+    model, collator, _ = _setup(tiny_models("whisper", "mt5"))
+    real = SpeechEncoder(model.encoder.model, whisper_real_length=True)
+    extractor = collator.feature_extractor
+    # a clip filling the whole window: the two paths are the same computation
+    window = torch.randn(extractor.window_frames * 160).numpy() * 0.1
+    features, mask = extract_features(extractor, [window])
+    for a, b in zip(model.encoder(features, mask).hidden_states, real(features, mask).hidden_states,
+                    strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    # a short clip alone and inside a batch with a longer one
+    batch_f, batch_m = extract_features(extractor, [clips[0], clips[2]])
+    alone_f, alone_m = extract_features(extractor, [clips[0]])
+    batched, alone = real(batch_f, batch_m), real(alone_f, alone_m)
+    n = int(alone.lengths[0])
+    assert batched.lengths[0] == n < batched.lengths[1]
+    assert alone.hidden_states[0].shape[1] == n  # only the real frames were encoded
+    for a, b in zip(batched.hidden_states, alone.hidden_states, strict=True):
+        torch.testing.assert_close(a[0, :n], b[0, :n], atol=1e-4, rtol=1e-4)
+    config = replace(tiny_models("whisper", "mt5"), whisper_real_length=True)
+    assert build_speech_llm(config).encoder.whisper_real_length

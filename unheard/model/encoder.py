@@ -50,6 +50,10 @@ def encoder_family(config: PretrainedConfig) -> str:
     )
 
 
+def _frames_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
+    return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
+
+
 @dataclass
 class EncoderOutput:
     """All hidden states of a speech encoder and how many frames of each item are real."""
@@ -68,11 +72,14 @@ class SpeechEncoder(nn.Module):
             runs under ``no_grad`` in eval mode and stores no activations for backward.
     """
 
-    def __init__(self, model: PreTrainedModel, trainable: bool = False) -> None:
+    def __init__(
+        self, model: PreTrainedModel, trainable: bool = False, whisper_real_length: bool = False
+    ) -> None:
         super().__init__()
         self.model = model
         self.family = encoder_family(model.config)
         self.trainable = trainable
+        self.whisper_real_length = whisper_real_length and self.family == "whisper"
         self.model.requires_grad_(trainable)
         if not trainable:
             self.model.eval()
@@ -123,6 +130,8 @@ class SpeechEncoder(nn.Module):
         """
         input_lengths = feature_mask.long().sum(-1)
         features = features.to(self.model.dtype)  # float32 features into a bf16/fp16 encoder
+        if self.whisper_real_length:
+            return self._whisper_real_length(features, input_lengths)
         if self.family == "whisper":
             expected = self.whisper_input_frames
             if features.shape[-1] != expected:
@@ -146,6 +155,33 @@ class SpeechEncoder(nn.Module):
             lengths = self.model._get_feat_extract_output_lengths(input_lengths)
         frames = out.hidden_states[-1].shape[1]
         return EncoderOutput(out.hidden_states, lengths.clamp(max=frames))
+
+    def _whisper_real_length(
+        self, features: torch.Tensor, input_lengths: torch.Tensor
+    ) -> EncoderOutput:
+        # Whisper on the audio's own length (as Ultravox does) instead of its 30 s window: the
+        # same modules, position embeddings cut to the length, padding masked in attention and
+        # zeroed before each conv so that an item's output does not depend on its batch.
+        # transformers' WhisperEncoder.forward refuses other lengths, hence this loop.
+        m = self.model
+        width = int(input_lengths.max())
+        x = features[..., :width] * _frames_mask(input_lengths, width)[:, None, :]
+        h = nn.functional.gelu(m.conv1(x))  # (batch, d_model, width)
+        h = h * _frames_mask(input_lengths, width)[:, None, :]
+        h = nn.functional.gelu(m.conv2(h)).transpose(1, 2)  # (batch, ceil(width / 2), d_model)
+        lengths = (input_lengths + 1) // 2
+        h = h + m.embed_positions.weight[: h.shape[1]]
+        keep = _frames_mask(lengths, h.shape[1])  # (batch, frames)
+        # additive attention mask over keys: (batch, 1, 1, frames)
+        bias = torch.zeros(keep.shape, dtype=h.dtype, device=h.device)
+        bias = bias.masked_fill(~keep, torch.finfo(h.dtype).min)[:, None, None, :]
+        states = [h]
+        for layer in m.layers:
+            h = layer(h, bias)
+            h = h[0] if isinstance(h, tuple) else h
+            states.append(h)
+        states[-1] = m.layer_norm(h)  # as transformers returns it: the last state normalised
+        return EncoderOutput(tuple(states), lengths)
 
     @property
     def whisper_input_frames(self) -> int:
