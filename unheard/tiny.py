@@ -30,6 +30,7 @@ from transformers import (
     WhisperConfig,
 )
 
+from unheard.cache import build_once, cache_root
 from unheard.config import ModelConfig
 from unheard.model.lora import LoraOptions
 
@@ -204,34 +205,22 @@ def resolve_tiny(name: str, cache: str | Path | None = None) -> str:
     Raises:
         ValueError: for an unknown kind.
     """
-    import os
-    import shutil
-    import tempfile
-
     kind = name.removeprefix(TINY_SCHEME)
     if kind not in ENCODERS + LLMS:
         raise ValueError(f"unknown tiny model {name!r}; choose tiny:<one of {ENCODERS + LLMS}>")
-    root = Path(cache or os.environ.get("UNHEARD_CACHE", Path.home() / ".cache" / "unheard"))
-    target = root / "tiny" / f"{kind}-v1"
+    target = cache_root(cache) / "tiny" / f"{kind}-v1"
     if target.is_dir():
         return str(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # build in a temporary folder and rename: concurrent ranks never see half a model
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{kind}-"))
-    try:
+
+    def build(folder: Path) -> None:
         torch.manual_seed(0)
         if kind in ENCODERS:
-            AutoModel.from_config(encoder_config(kind)).save_pretrained(str(tmp))
-        else:
-            tokenizer = train_tokenizer(tiny_text(), tmp, vocab_size=512)
-            cfg = llm_config(kind, vocab_size=len(tokenizer))
-            auto = AutoModelForSeq2SeqLM if cfg.is_encoder_decoder else AutoModelForCausalLM
-            auto.from_config(cfg).save_pretrained(str(tmp))
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process won the race: use its copy
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            AutoModel.from_config(encoder_config(kind)).save_pretrained(str(folder))
+            return
+        tokenizer = train_tokenizer(tiny_text(), folder, vocab_size=512)
+        cfg = llm_config(kind, vocab_size=len(tokenizer))
+        auto = AutoModelForSeq2SeqLM if cfg.is_encoder_decoder else AutoModelForCausalLM
+        auto.from_config(cfg).save_pretrained(str(folder))
+
+    build_once(target, build)
     return str(target)

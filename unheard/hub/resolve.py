@@ -20,22 +20,15 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from unheard.cache import build_once, cache_root
 from unheard.hub.packaged import INSTALL_HINT, OFFLINE_SCHEME, PACKAGED, packaged_model
 from unheard.tiny import TINY_SCHEME, resolve_tiny
 
 log = logging.getLogger(__name__)
 
 HUB_TIMEOUT_S = 5.0  # one metadata request; a reachable hub answers in well under a second
-
-
-def cache_root(cache: str | Path | None = None) -> Path:
-    """The unheard cache: ``cache``, else ``$UNHEARD_CACHE``, else ``~/.cache/unheard``."""
-    return Path(cache or os.environ.get("UNHEARD_CACHE") or Path.home() / ".cache" / "unheard")
 
 
 def resolve(name: str, cache: str | Path | None = None) -> str:
@@ -111,20 +104,8 @@ def build_packaged(name: str, cache: str | Path | None = None) -> Path:
         raise ModuleNotFoundError(
             f"the packaged copy of {model.hub_id} needs {', '.join(missing)}: {INSTALL_HINT}"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     log.warning("converting the packaged copy of %s into %s (once)", model.hub_id, target)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{model.directory}-"))
-    try:
-        model.build(tmp)
-        tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process won the race: use its copy
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    return build_once(target, model.build)
 
 
 def hub_unavailable(name: str) -> str | None:
