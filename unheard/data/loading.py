@@ -3,6 +3,7 @@ skipped and counted, never a crash: missing, empty, corrupt, silent-length, NaN,
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 from collections import Counter
@@ -143,3 +144,33 @@ def check_manifests(paths: Sequence[str | Path], limits: AudioLimits | None = No
             good += 1
             seconds += len(audio) / (limits or AudioLimits()).sample_rate
     return CheckReport(good, skipped.records, seconds)
+
+
+def read_data(
+    paths: tuple[str, ...], languages: tuple[str, ...] | None, skipped: SkipLog
+) -> list[Utterance]:
+    """Read manifests leniently (bad lines skipped and counted) and keep the wanted languages."""
+    utterances = []
+    for path in expand_paths(paths):
+        good, bad = read_manifest_lenient(path)
+        skipped.extend(bad)
+        utterances.extend(u for u in good if languages is None or u.language in languages)
+    return utterances
+
+
+def expand_paths(patterns: tuple[str, ...]) -> list[Path]:
+    """Manifest paths, with shell-style globs (``data/covost2_*_train.jsonl.gz``) expanded.
+
+    Raises:
+        FileNotFoundError: for a pattern that matches nothing.
+    """
+    paths = []
+    for pattern in patterns:
+        if not glob.has_magic(pattern):
+            paths.append(Path(pattern))
+            continue
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            raise FileNotFoundError(f"no manifest matches {pattern!r}")
+        paths.extend(Path(m) for m in matches)
+    return paths

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from unheard.checkpoint import save_checkpoint
+from unheard.checkpoint import WEIGHTS_NAME, save_checkpoint
 from unheard.config import ModelConfig
 from unheard.model.speech_llm import SpeechLLM
 
@@ -154,3 +154,21 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     return value
+
+
+def resolve_init(path: Path) -> Path:
+    """A checkpoint directory from ``run.init_from``: a checkpoint itself, or a run directory
+    (its best checkpoint, else its newest).
+
+    Raises:
+        FileNotFoundError: if nothing there is a checkpoint.
+    """
+    if (path / WEIGHTS_NAME).is_file():
+        return path
+    best = path / "checkpoints" / "best.json"
+    if best.is_file():
+        return path / "checkpoints" / f"step-{json.loads(best.read_text())['step']}"
+    steps = step_checkpoints(path / "checkpoints")
+    if steps:
+        return steps[-1][1]
+    raise FileNotFoundError(f"run.init_from {path} holds no checkpoint")

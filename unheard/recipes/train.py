@@ -9,8 +9,6 @@ duration-bucketed sampler.
 
 from __future__ import annotations
 
-import glob
-import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,13 +26,14 @@ from unheard.data.collate import SpeechCollator
 from unheard.data.dataset import MixingWeights, SpeechDataset, example_refs, make_loader, set_epoch
 from unheard.data.features import feature_extractor_for
 from unheard.data.leakage import check_no_unseen_audio
-from unheard.data.loading import AudioLimits, SkipLog
-from unheard.data.manifest import Utterance, read_manifest_lenient
+from unheard.data.loading import AudioLimits, SkipLog, read_data
+from unheard.data.manifest import Utterance
 from unheard.model.speech_llm import SpeechLLM
 from unheard.recipes.logging import RunLogger
 from unheard.recipes.state import (
     load_training_state,
     prune,
+    resolve_init,
     save_training_checkpoint,
     step_checkpoints,
     write_json_atomic,
@@ -49,54 +48,6 @@ def stage_model_config(config: TrainConfig) -> ModelConfig:
     if config.run.stage == 1 and model.lora.enabled:
         model = replace(model, lora=replace(model.lora, enabled=False))
     return model
-
-
-def read_data(
-    paths: tuple[str, ...], languages: tuple[str, ...] | None, skipped: SkipLog
-) -> list[Utterance]:
-    """Read manifests leniently (bad lines skipped and counted) and keep the wanted languages."""
-    utterances = []
-    for path in expand_paths(paths):
-        good, bad = read_manifest_lenient(path)
-        skipped.extend(bad)
-        utterances.extend(u for u in good if languages is None or u.language in languages)
-    return utterances
-
-
-def expand_paths(patterns: tuple[str, ...]) -> list[Path]:
-    """Manifest paths, with shell-style globs (``data/covost2_*_train.jsonl.gz``) expanded.
-
-    Raises:
-        FileNotFoundError: for a pattern that matches nothing.
-    """
-    paths = []
-    for pattern in patterns:
-        if not glob.has_magic(pattern):
-            paths.append(Path(pattern))
-            continue
-        matches = sorted(glob.glob(pattern))
-        if not matches:
-            raise FileNotFoundError(f"no manifest matches {pattern!r}")
-        paths.extend(Path(m) for m in matches)
-    return paths
-
-
-def resolve_init(path: Path) -> Path:
-    """A checkpoint directory from ``run.init_from``: a checkpoint itself, or a run directory
-    (its best checkpoint, else its newest).
-
-    Raises:
-        FileNotFoundError: if nothing there is a checkpoint.
-    """
-    if (path / WEIGHTS_NAME).is_file():
-        return path
-    best = path / "checkpoints" / "best.json"
-    if best.is_file():
-        return path / "checkpoints" / f"step-{json.loads(best.read_text())['step']}"
-    steps = step_checkpoints(path / "checkpoints")
-    if steps:
-        return steps[-1][1]
-    raise FileNotFoundError(f"run.init_from {path} holds no checkpoint")
 
 
 @dataclass
