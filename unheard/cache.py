@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+
 
 def cache_root(cache: str | Path | None = None) -> Path:
     """The cache folder: ``cache``, else ``$UNHEARD_CACHE``, else ``~/.cache/unheard``."""
@@ -27,7 +29,9 @@ def build_once(target: Path, build: Callable[[Path], None]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
-        build(tmp)
+        # real tensors even when called inside `with torch.device("meta")` (unheard plan)
+        with torch.device("cpu"):
+            build(tmp)
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
         try:
             os.rename(tmp, target)
