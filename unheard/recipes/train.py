@@ -194,9 +194,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 def cleanup(run: Run) -> dict[str, Any]:
     """Final validation and checkpoint, the summary, and closing the logs."""
+    validated = run.config.run.validate_every and run.step % run.config.run.validate_every == 0
+    if run.dev and not validated:  # the final model is always validated once
+        _validate_and_keep_best(run)
     if not any(s == run.step for s, _ in step_checkpoints(run.checkpoints)):
-        if run.dev and (run.best is None or run.best["step"] != run.step):
-            _validate_and_keep_best(run)
         _save(run)
     summary = {
         "steps": run.step,
