@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from unheard.model.masks import length_mask
+
 
 class ConvAdapter(nn.Module):
     """Conv1d(enc→llm, k, stride s) → GELU → Conv1d(llm→llm, k, stride 1).
@@ -65,5 +67,5 @@ class ConvAdapter(nn.Module):
 
 def _zero_past(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     # x: (batch, frames, dim); keep frames t < lengths[b]
-    keep = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
+    keep = length_mask(lengths, x.shape[1])
     return x * keep[:, :, None].to(x.dtype)

@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
 
+from unheard.model.masks import length_mask
+
 WAVEFORM_MODEL_TYPES = ("wav2vec2", "hubert", "data2vec-audio", "wav2vec2-conformer", "wavlm")
 ENCODER_MODEL_TYPES = ("whisper", "wav2vec2-bert", *WAVEFORM_MODEL_TYPES)
 
@@ -48,10 +50,6 @@ def encoder_family(config: PretrainedConfig) -> str:
         f"unsupported speech encoder model_type {config.model_type!r}; "
         f"supported: {', '.join(ENCODER_MODEL_TYPES)}"
     )
-
-
-def _frames_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
-    return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
 
 
 @dataclass
@@ -165,13 +163,13 @@ class SpeechEncoder(nn.Module):
         # transformers' WhisperEncoder.forward refuses other lengths, hence this loop.
         m = self.model
         width = int(input_lengths.max())
-        x = features[..., :width] * _frames_mask(input_lengths, width)[:, None, :]
+        x = features[..., :width] * length_mask(input_lengths, width)[:, None, :]
         h = nn.functional.gelu(m.conv1(x))  # (batch, d_model, width)
-        h = h * _frames_mask(input_lengths, width)[:, None, :]
+        h = h * length_mask(input_lengths, width)[:, None, :]
         h = nn.functional.gelu(m.conv2(h)).transpose(1, 2)  # (batch, ceil(width / 2), d_model)
         lengths = (input_lengths + 1) // 2
         h = h + m.embed_positions.weight[: h.shape[1]]
-        keep = _frames_mask(lengths, h.shape[1])  # (batch, frames)
+        keep = length_mask(lengths, h.shape[1])  # (batch, frames)
         # additive attention mask over keys: (batch, 1, 1, frames)
         bias = torch.zeros(keep.shape, dtype=h.dtype, device=h.device)
         bias = bias.masked_fill(~keep, torch.finfo(h.dtype).min)[:, None, None, :]

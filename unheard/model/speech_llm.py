@@ -24,6 +24,7 @@ from transformers import PreTrainedModel
 from unheard.model.adapter import ConvAdapter
 from unheard.model.encoder import SpeechEncoder
 from unheard.model.layer_mix import LayerWeightedSum
+from unheard.model.masks import length_mask
 
 IGNORE_INDEX = -100
 
@@ -102,7 +103,7 @@ class SpeechLLM(nn.Module):
         embed = self.llm.get_input_embeddings()
         return [
             (embed(prefix_ids), prefix_mask.bool()),
-            (audio, _length_mask(audio_lengths, audio.shape[1])),
+            (audio, length_mask(audio_lengths, audio.shape[1])),
             (embed(suffix_ids), suffix_mask.bool()),
         ]
 
@@ -230,7 +231,3 @@ def pack_segments(
     steps = torch.arange(width, device=first.device)[None, :]
     attention = ((steps >= offset) & (steps < offset + totals[:, None])).long()
     return packed, attention, positions
-
-
-def _length_mask(lengths: torch.Tensor, width: int) -> torch.Tensor:
-    return torch.arange(width, device=lengths.device)[None, :] < lengths[:, None]
