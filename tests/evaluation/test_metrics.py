@@ -123,7 +123,22 @@ def test_wer_and_cer_equal_the_jiwer_command_line_raw_and_normalised(tmp_path):
     # and punctuation: left are "the" deleted, "and" inserted, "prefers"→"prefer" in 34 words
     assert scores["wer"] < scores["wer_raw"] / 2
     assert scores["wer"] == pytest.approx(100 * 3 / 34)
-    assert scores["bleu"] is None and scores["chrf"] is None
+    assert scores["bleu"] is None and scores["chrf"] is None and scores["st_exact"] is None
+    # exact after normalisation: only the hypotheses without an edit left
+    exact = sum(r == h for r, h in pairs) / len(pairs)
+    assert 0 < exact < 1 and scores["asr_exact"] == pytest.approx(100 * exact)
+
+
+def test_exact_match_forgives_case_and_punctuation_only():
+    refs = ["Friday, May first.", "twenty-one dollars", "nine hundred"]
+    hyps = ["friday may first", "twenty one dollars", "nine hundred and one"]
+    records = [
+        Hypothesis(id=str(i), task="st", language="es", target_language="en",
+                   hypothesis=h, reference=r)
+        for i, (r, h) in enumerate(zip(refs, hyps, strict=True))
+    ]  # fmt: skip
+    scores = score_group(records, ["en"] * 3, ())
+    assert scores["st_exact"] == pytest.approx(100 * 2 / 3) and scores["asr_exact"] is None
 
 
 def test_normalisers_are_whispers():

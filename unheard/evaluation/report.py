@@ -11,8 +11,10 @@ from unheard.evaluation.evaluate import Evaluation
 SCORE_COLUMNS = (
     ("bleu", "BLEU"),
     ("chrf", "chrF"),
+    ("st_exact", "ST exact"),
     ("wer", "WER"),
     ("cer", "CER"),
+    ("asr_exact", "ASR exact"),
     ("wer_raw", "WER raw"),
     ("cer_raw", "CER raw"),
     ("language_accuracy", "right language"),

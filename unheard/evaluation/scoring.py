@@ -10,6 +10,8 @@ is ``None``. Only hypotheses with a reference are scored. All scores are percent
 - WER, CER: jiwer over the whole group (all edits / all reference words or characters), after
   Whisper-style normalisation (``wer``, ``cer``) and on the raw text (``wer_raw``, ``cer_raw``).
   A reference that is empty (after normalisation, for the normalised scores) is left out.
+- ST exact, ASR exact: the share of hypotheses equal to their reference after the same
+  normalisation (for short answers — numbers, dates — the strictest measure of content).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from unheard.decoding.hypotheses import Hypothesis
 from unheard.evaluation.bootstrap import paired_bootstrap_sacrebleu, paired_bootstrap_wer
 from unheard.evaluation.confusion import language_confusion
 from unheard.evaluation.degenerate import count_degenerate
-from unheard.evaluation.metrics import bleu, bleu_tokenizer, cer, chrf, wer
+from unheard.evaluation.metrics import bleu, bleu_tokenizer, cer, chrf, exact_match, wer
 from unheard.evaluation.normalizers import normalize
 
-METRICS = ("bleu", "chrf", "wer", "cer", "language_accuracy")
+METRICS = ("bleu", "chrf", "st_exact", "wer", "cer", "asr_exact", "language_accuracy")
 
 
 def score_group(
@@ -39,7 +41,8 @@ def score_group(
         prompts: the test prompts, for prompt-echo counting.
 
     Returns:
-        ``bleu``, ``chrf``, ``wer``, ``cer``, ``language_accuracy`` (None where nothing applies),
+        ``bleu``, ``chrf``, ``st_exact``, ``wer``, ``cer``, ``asr_exact``, ``language_accuracy``
+        (None where nothing applies),
         ``wer_raw``, ``cer_raw``, ``bleu_tokenizer``, counts of utterances by task and of those
         scored, and ``degenerate`` counts.
     """
@@ -63,6 +66,9 @@ def score_group(
             out["bleu_tokenizer"] = "mixed: " + ", ".join(sorted(tokenizers))
         out["chrf"] = chrf(refs, hyps)
     out.update(_error_rates(asr))
+    for name, group in (("st_exact", st), ("asr_exact", asr)):
+        pairs = normalized_pairs(group, for_words=True)
+        out[name] = 100 * exact_match(*zip(*pairs, strict=True)) if pairs else None
     confusion = language_confusion([r.target_language for r in records], detected)
     accuracy = confusion.accuracy
     out["language_accuracy"] = None if accuracy is None else 100 * accuracy
