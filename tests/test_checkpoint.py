@@ -65,3 +65,25 @@ def test_loading_a_mismatched_checkpoint_fails_clearly(tiny_models, tmp_path):
         load_trained(other, tmp_path / "a" / WEIGHTS_NAME)
     with pytest.raises(FileNotFoundError, match="is not an unheard checkpoint"):
         load_checkpoint(tmp_path)
+
+
+def test_a_checkpoint_shipping_its_llm_loads_wherever_it_is_copied(tiny_models, clips, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    config = tiny_models("whisper", "mt5")
+    torch.manual_seed(2)
+    model = build_speech_llm(config).eval()
+    bundle = tmp_path / "bundle"
+    shutil.copytree(config.llm, bundle / "llm")
+    save_checkpoint(model, replace(config, llm="../llm"), bundle / "checkpoint")
+    moved = tmp_path / "elsewhere" / "bundle"
+    shutil.move(bundle, moved)
+    loaded, loaded_config, _ = load_checkpoint(moved / "checkpoint")
+    assert loaded_config.llm == str(moved / "llm")
+    collator = SpeechCollator(
+        load_tokenizer(loaded_config), feature_extractor_for(model.encoder.model.config), True
+    )
+    batch = collator([Example("a", clips[0], "asr", "es", "es", "uno")])
+    with torch.no_grad():
+        assert torch.equal(model(**batch).logits, loaded(**batch).logits)

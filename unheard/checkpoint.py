@@ -57,6 +57,9 @@ def save_checkpoint(
 def read_checkpoint_config(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
     """The model config and extra metadata of a checkpoint.
 
+    An encoder or LLM named ``./path`` or ``../path`` is relative to the checkpoint folder (a
+    checkpoint that ships its own small LLM stays loadable wherever it is copied).
+
     Raises:
         FileNotFoundError: if ``directory`` holds no unheard checkpoint.
         ValueError: if the config is not an unheard checkpoint config.
@@ -67,7 +70,12 @@ def read_checkpoint_config(directory: str | Path) -> tuple[ModelConfig, dict[str
     meta = json.loads(path.read_text())
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} has format {meta.get('format')!r}, expected {FORMAT!r}")
-    return from_dict(ModelConfig, meta["model"]), meta.get("extra", {})
+    model = dict(meta["model"])
+    for key in ("encoder", "llm"):
+        # "./x" or "../x": a model shipped beside the checkpoint, found wherever the folder is
+        if isinstance(model.get(key), str) and model[key].startswith(("./", "../")):
+            model[key] = str((Path(directory) / model[key]).resolve())
+    return from_dict(ModelConfig, model), meta.get("extra", {})
 
 
 def load_checkpoint(
