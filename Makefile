@@ -2,7 +2,9 @@
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 STAMP := .venv/.unheard-installed
-DEBIAN_PACKAGES := espeak-ng ffmpeg
+DEBIAN_PACKAGES := espeak-ng ffmpeg chromium chromium-driver
+# the command each package brings, to tell whether it is installed
+DEBIAN_COMMANDS := espeak-ng ffmpeg chromium chromedriver
 
 .PHONY: demo test lint format setup system-packages clean
 
@@ -26,11 +28,12 @@ setup: system-packages $(STAMP)
 
 # Debian packages: installed only when a command is missing; needs root (CI runs as root).
 system-packages:
-	@if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v ffmpeg >/dev/null 2>&1; then \
+	@missing=""; for c in $(DEBIAN_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = "0" ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES); \
 		else \
-			echo "espeak-ng or ffmpeg is missing: run 'sudo apt-get install -y $(DEBIAN_PACKAGES)'" >&2; exit 1; \
+			echo "missing:$$missing; run 'sudo apt-get install -y $(DEBIAN_PACKAGES)'" >&2; exit 1; \
 		fi; \
 	fi
 
@@ -40,7 +43,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,offline]'
+	$(PIP) install -q -e '.[dev,offline,serve]'
 	touch $(STAMP)
 
 clean:

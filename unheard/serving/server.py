@@ -1,0 +1,338 @@
+"""The OpenAI-compatible HTTP server: FastAPI routes over the request batcher.
+
+Routes: ``POST /v1/audio/transcriptions`` and ``POST /v1/audio/translations`` (multipart
+``file``, ``model``, ``language``, ``prompt``, ``response_format``, ``temperature``, as OpenAI's
+audio API; translations also take ``to``, the target language, English by default),
+``GET /v1/models``, ``GET /health``, and the web page at ``/``.
+
+Deviations from OpenAI, all harmless to its clients: any ``model`` name is accepted (the one
+loaded model answers); ``prompt`` is ignored (the checkpoint's test prompts are used); decoding
+is deterministic, so ``temperature`` is checked (0 to 1) but ignored.
+
+Every bad request gets a 4xx with an OpenAI-style ``{"error": {"message", "type", "param",
+"code"}}`` body: no file, an empty, non-audio, truncated or too short file, a body over
+``max_upload_bytes`` (413), audio over ``max_audio_s``, an unknown format, a bad language code,
+or a missing or wrong API key (401). Uploads are decoded in a worker thread (ffmpeg runs as a
+subprocess), the model in the batcher's own thread: the event loop only moves bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from unheard.data.audio import audio_info, load_audio
+from unheard.data.features import SAMPLE_RATE
+from unheard.serving.api import MIN_AUDIO_S, AudioTask, SpeechToText, check_language
+from unheard.serving.batcher import BatchOptions, RequestBatcher
+from unheard.serving.formats import FORMATS, render
+
+TRUNCATED_SHARE = 0.9  # a file decoding to less than this share of its header's length is cut
+# the multipart fields of OpenAI's audio API (module level: FastAPI resolves them by name)
+Upload = Annotated[UploadFile | None, File(description="the audio file")]
+Text = Annotated[str | None, Form()]
+ERROR_TYPES = {401: "authentication_error", 404: "not_found_error", 413: "request_too_large"}
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """What the server accepts and how it batches."""
+
+    model_name: str | None = None  # the id in /v1/models; None: the checkpoint's name
+    api_key: str | None = None  # None: no key needed; else "Authorization: Bearer KEY"
+    max_upload_bytes: int = 25 * 2**20  # a larger body gets 413 (OpenAI's limit: 25 MB)
+    max_audio_s: float = 600.0  # longer audio gets 400, before it is decoded when the header says
+    batch: BatchOptions = field(default_factory=BatchOptions)
+
+    def __post_init__(self) -> None:
+        """Validate once, naming the bad value.
+
+        Raises:
+            ValueError: for a non-positive limit or an empty API key.
+        """
+        if self.max_upload_bytes < 1 or self.max_audio_s <= 0:
+            raise ValueError(
+                f"max_upload_bytes and max_audio_s must be > 0, got {self.max_upload_bytes} "
+                f"and {self.max_audio_s}"
+            )
+        if self.api_key is not None and not self.api_key.strip():
+            raise ValueError("api_key must not be empty; leave it out to need no key")
+
+
+def create_app(stt: SpeechToText, options: ServerOptions | None = None) -> FastAPI:
+    """Build the server around a loaded model.
+
+    Args:
+        stt: the model (from `unheard.load`).
+        options: limits, API key and batching.
+
+    Returns:
+        The FastAPI app; run it with uvicorn. Its batcher starts and stops with the app.
+    """
+    options = options or ServerOptions()
+    batcher = RequestBatcher(stt, options.batch)
+    model_name = options.model_name or stt.name
+    created = int(time.time())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(
+        title="unheard",
+        summary="OpenAI-compatible speech transcription and translation",
+        lifespan=lifespan,
+    )
+    app.add_middleware(UploadLimit, max_bytes=options.max_upload_bytes)
+    app.state.batcher = batcher
+    _add_error_handlers(app)
+
+    def authorize(request: Request) -> None:
+        if options.api_key is None:
+            return
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key:
+            raise HTTPException(401, "missing API key: send 'Authorization: Bearer KEY'")
+        if not secrets.compare_digest(key.strip().encode(), options.api_key.encode()):
+            raise HTTPException(401, "incorrect API key")
+
+    async def answer(
+        task: str, file: UploadFile | None, language: str | None, to: str,
+        response_format: str, temperature: float,
+    ) -> Response:  # fmt: skip
+        if response_format not in FORMATS:
+            raise HTTPException(
+                400,
+                f"unknown response_format {response_format!r}; choose from {', '.join(FORMATS)}",
+            )
+        if not 0 <= temperature <= 1:
+            raise HTTPException(400, f"temperature must be between 0 and 1, got {temperature}")
+        try:
+            language = check_language(language, "language") if language else None
+            to = check_language(to, "to")
+        except ValueError as e:
+            raise HTTPException(400, str(e)) from e
+        if file is None:
+            raise HTTPException(400, "no file: send the audio as the multipart field 'file'")
+        data = await file.read()
+        if not data:
+            raise HTTPException(400, f"the file {file.filename!r} is empty")
+        try:
+            waveform = await run_in_threadpool(decode_upload, data, options.max_audio_s)
+        except ValueError as e:
+            raise HTTPException(400, f"cannot use the file {file.filename!r}: {e}") from e
+        try:
+            transcript = await batcher.submit(AudioTask(waveform, task, language, to))
+        except ValueError as e:  # the model refused this audio
+            raise HTTPException(400, f"cannot use the file {file.filename!r}: {e}") from e
+        body = render(transcript, response_format)
+        if response_format in ("json", "verbose_json"):
+            return Response(body, media_type="application/json")
+        return PlainTextResponse(body)
+
+    authorized = [Depends(authorize)]
+
+    @app.post("/v1/audio/transcriptions", dependencies=authorized)
+    async def transcriptions(
+        file: Upload = None, model: Text = None, language: Text = None, prompt: Text = None,
+        response_format: Annotated[str, Form()] = "json",
+        temperature: Annotated[float, Form()] = 0.0,
+    ) -> Response:  # fmt: skip
+        """Transcribe an audio file (OpenAI's ``audio.transcriptions.create``)."""
+        return await answer("asr", file, language, "en", response_format, temperature)
+
+    @app.post("/v1/audio/translations", dependencies=authorized)
+    async def translations(
+        file: Upload = None, model: Text = None, language: Text = None, prompt: Text = None,
+        response_format: Annotated[str, Form()] = "json",
+        temperature: Annotated[float, Form()] = 0.0,
+        to: Annotated[str, Form()] = "en",
+    ) -> Response:  # fmt: skip
+        """Translate an audio file, into English unless ``to`` says otherwise."""
+        return await answer("st", file, language, to, response_format, temperature)
+
+    @app.get("/v1/models", dependencies=authorized)
+    async def models() -> dict[str, Any]:
+        """The one model this server runs, as OpenAI lists models."""
+        entry = {"id": model_name, "object": "model", "created": created, "owned_by": "unheard"}
+        return {"object": "list", "data": [entry]}
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness, and what the batcher has done."""
+        return {
+            "status": "ok", "model": model_name, "waiting": batcher.waiting,
+            "batches": batcher.batches, "requests": batcher.requests,
+        }  # fmt: skip
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        """The web page: upload or record audio, read the answer."""
+        return (resources.files("unheard.serving") / "static" / "index.html").read_text("utf-8")
+
+    return app
+
+
+@contextlib.contextmanager
+def serve_in_background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run uvicorn in a thread for as long as the context lasts (tests, benchmarks, notebooks).
+
+    Args:
+        app: from `create_app`.
+        host: address to listen on.
+        port: port; 0 picks a free one.
+
+    Yields:
+        The server's base URL, e.g. ``http://127.0.0.1:41234``.
+
+    Raises:
+        RuntimeError: if the server does not start within 60 s.
+    """
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="unheard-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the server on {host}:{port} did not start")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def decode_upload(data: bytes, max_audio_s: float) -> np.ndarray:
+    """Decode an uploaded file into a 16 kHz waveform, refusing what the server will not take.
+
+    Args:
+        data: the file's bytes.
+        max_audio_s: the longest audio accepted.
+
+    Returns:
+        float32 (samples,) at 16 kHz.
+
+    Raises:
+        ValueError: if the file is not audio, is truncated (it decodes to less than 90% of the
+            length its header states), lasts longer than ``max_audio_s`` or shorter than 0.1 s,
+            or holds NaN samples.
+    """
+    with tempfile.TemporaryDirectory(prefix="unheard-upload-") as directory:
+        path = Path(directory) / "upload"
+        path.write_bytes(data)
+        try:
+            stated = audio_info(path).duration_s
+        except ValueError:
+            stated = None  # e.g. WebM from a browser's MediaRecorder: no duration in its header
+        if stated is not None and stated > max_audio_s:
+            raise ValueError(_too_long(stated, max_audio_s))
+        try:
+            waveform = load_audio(path)
+        except ValueError as e:  # name the upload, not our temporary copy
+            raise ValueError(str(e).replace(str(path), "the upload")) from e
+    seconds = len(waveform) / SAMPLE_RATE
+    if seconds > max_audio_s:
+        raise ValueError(_too_long(seconds, max_audio_s))
+    if stated is not None and seconds < TRUNCATED_SHARE * stated - 0.1:
+        raise ValueError(
+            f"it is truncated or damaged: its header says {stated:.2f} s, but only "
+            f"{seconds:.2f} s of audio decode"
+        )
+    if seconds < MIN_AUDIO_S:
+        raise ValueError(
+            f"its audio lasts {1000 * seconds:.0f} ms, less than {1000 * MIN_AUDIO_S:.0f} ms"
+        )
+    if not np.isfinite(waveform).all():
+        raise ValueError("it holds NaN or infinite samples")
+    return waveform
+
+
+class UploadLimit:
+    """ASGI middleware: a request body over ``max_bytes`` gets 413 with a JSON message.
+
+    A declared ``Content-Length`` over the limit is refused before any byte is read; a body
+    sent without one (chunked) is counted as it is read and refused when it passes the limit.
+    """
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Pass the request on, counting its body."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _error(413, self._message(int(declared)))(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # raised inside the route's body parsing: the 413 handler answers
+                raise HTTPException(413, self._message(None))
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def _message(self, size: int | None) -> str:
+        limit = f"{self.max_bytes / 2**20:.2f} MiB"
+        if size is None:  # counted while reading: only known to be over the limit
+            return f"the upload is over this server's limit of {limit}"
+        return f"the upload is {size / 2**20:.2f} MiB; this server takes at most {limit}"
+
+
+def _too_long(seconds: float, limit: float) -> str:
+    return f"its audio lasts {seconds:.1f} s; this server takes at most {limit:g} s"
+
+
+def _error(status: int, message: str, param: str | None = None) -> JSONResponse:
+    kind = ERROR_TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
+    body = {"error": {"message": message, "type": kind, "param": param, "code": status}}
+    return JSONResponse(body, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    # every error in OpenAI's shape, so that its clients show the message
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        return _error(e.status_code, str(e.detail))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, e: Exception) -> JSONResponse:
+        return _error(500, f"internal error: {type(e).__name__}: {e}")
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, e: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc'] if p != 'body')}: {err['msg']}"
+            for err in e.errors()
+        ]
+        first = e.errors()[0]["loc"][-1] if e.errors() else None
+        return _error(400, "invalid request: " + "; ".join(problems), param=str(first))
