@@ -13,6 +13,7 @@ import glob
 import json
 import math
 import random
+import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -21,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file, save_file
 from transformers import MT5Config, MT5ForConditionalGeneration, PreTrainedTokenizerBase
 
+from unheard.recipes.state import optimizer_from_flat, optimizer_to_flat
 from unheard.tiny import train_tokenizer
 
 TRANSLATE = "translate to English: "
@@ -50,6 +53,8 @@ class TextPretrainOptions:
     # (10.2 vs 0.59 s/step, batch 32), although large bf16 matmuls run 2.3x the fp32 rate
     bf16: bool = False
     eval_per_language: int = 50  # held-out items per language for the translation probe
+    save_every: int = 250  # steps between resumable checkpoints (out/checkpoint)
+    probe_every: int = 500  # steps between quick translation probes (10 items/language; 0: off)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -168,9 +173,10 @@ def pretrain_text(
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
     schedule = _warmup_cosine(options.warmup_steps, options.steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    first = 1 + _resume(out / "checkpoint", model, optimizer, scheduler, rng, options, log)
     model.train()
     started, recent = time.perf_counter(), []
-    for step in range(1, options.steps + 1):
+    for step in range(first, options.steps + 1):
         pairs = []
         for _ in range(options.batch_size):
             src, tgt, plain = encoded[rng.randrange(len(encoded))]
@@ -193,12 +199,18 @@ def pretrain_text(
         optimizer.zero_grad(set_to_none=True)
         recent.append(loss.item())
         if step % 100 == 0 or step == options.steps:
-            elapsed = time.perf_counter() - started
+            rate = (time.perf_counter() - started) / (step - first + 1)
             log(f"step {step}/{options.steps}  loss {sum(recent) / len(recent):.3f}  "
-                f"{elapsed / step:.2f} s/step  eta {elapsed / step * (options.steps - step) / 60:.1f} min")  # fmt: skip
+                f"{rate:.2f} s/step  eta {rate * (options.steps - step) / 60:.1f} min")  # fmt: skip
             recent = []
+        if step % options.save_every == 0 and step < options.steps:
+            _save_state(out / "checkpoint", step, model, optimizer, scheduler, rng, options)
+        if options.probe_every and held_out and step % options.probe_every == 0:
+            log(f"step {step} probe: {translation_probe(model, tokenizer, held_out, 10)}")
+            model.train()
     model.save_pretrained(str(out / "model"))
     tokenizer.save_pretrained(str(out / "model"))
+    shutil.rmtree(out / "checkpoint", ignore_errors=True)  # finished: the model is the result
     metrics = {
         "options": asdict(options),
         "parameters": params,
@@ -246,6 +258,75 @@ def translation_probe(
             )
         scores[language] = round(right / len(items), 3)
     return scores
+
+
+def _save_state(
+    directory: Path,
+    step: int,
+    model: MT5ForConditionalGeneration,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    rng: random.Random,
+    options: TextPretrainOptions,
+) -> None:
+    # model, optimizer (safetensors + JSON, no pickle), scheduler, both RNGs and the step,
+    # written beside and renamed: a killed run resumes from the last whole checkpoint
+    tmp = directory.with_name(directory.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    tensors, meta = optimizer_to_flat(optimizer)
+    tensors["torch_rng"] = torch.get_rng_state()
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    state = {
+        "step": step, "optimizer": meta, "scheduler": scheduler.state_dict(),
+        "python_rng": _lists(rng.getstate()), "options": asdict(options),
+    }  # fmt: skip
+    (tmp / "state.json").write_text(json.dumps(state))
+    shutil.rmtree(directory, ignore_errors=True)
+    tmp.rename(directory)
+
+
+def _resume(
+    directory: Path,
+    model: MT5ForConditionalGeneration,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    rng: random.Random,
+    options: TextPretrainOptions,
+    log: Callable[[str], None],
+) -> int:
+    """Load the last checkpoint into the objects; returns its step (0 when there is none)."""
+    if not (directory / "state.json").is_file():
+        return 0
+    state = json.loads((directory / "state.json").read_text())
+    saved, now = _training_options(state["options"]), _training_options(asdict(options))
+    if saved != now:
+        raise ValueError(
+            f"{directory} was written with other options; delete it to start over "
+            f"(saved {saved}, now {now})"
+        )
+    loaded = MT5ForConditionalGeneration.from_pretrained(str(directory))
+    model.load_state_dict(loaded.state_dict())
+    tensors = load_file(str(directory / "optimizer.safetensors"))
+    torch.set_rng_state(tensors.pop("torch_rng"))
+    optimizer.load_state_dict(optimizer_from_flat(tensors, state["optimizer"]))
+    scheduler.load_state_dict(state["scheduler"])
+    rng.setstate(_tuples(state["python_rng"]))
+    log(f"resumed from {directory} at step {state['step']}")
+    return int(state["step"])
+
+
+def _training_options(options: dict[str, Any]) -> dict[str, Any]:
+    # what changes the trained model; checkpoint and probe cadence may differ on resume
+    return {k: v for k, v in options.items() if k not in ("save_every", "probe_every")}
+
+
+def _lists(value: Any) -> Any:
+    return [_lists(v) for v in value] if isinstance(value, tuple | list) else value
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def _pad(pairs: list[tuple[list[int], list[int]]], pad: int) -> dict[str, torch.Tensor]:

@@ -58,7 +58,7 @@ def save_training_checkpoint(
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".tmp-{directory.name}-"))
     try:
         save_checkpoint(model, config, tmp, extra=extra)
-        tensors, meta = _optimizer_to_flat(optimizer)
+        tensors, meta = optimizer_to_flat(optimizer)
         tensors["rng.torch"] = torch.get_rng_state()
         np_state = np.random.get_state()
         tensors["rng.numpy.keys"] = torch.from_numpy(np_state[1].astype(np.int64))
@@ -88,7 +88,7 @@ def load_training_state(
     """
     tensors = load_file(str(directory / STATE_TENSORS))
     meta = json.loads((directory / STATE_JSON).read_text())
-    optimizer.load_state_dict(_optimizer_from_flat(tensors, meta))
+    optimizer.load_state_dict(optimizer_from_flat(tensors, meta))
     scheduler.load_state_dict(meta["scheduler"])
     torch.set_rng_state(tensors["rng.torch"])
     name, pos, has_gauss, cached = meta["rng"]["numpy"]
@@ -126,7 +126,8 @@ def write_json_atomic(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
-def _optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """An optimizer's state as safetensors-able tensors plus JSON-able metadata (no pickle)."""
     sd = optimizer.state_dict()
     tensors, scalars = {}, {}
     for index, values in sd["state"].items():
@@ -138,7 +139,8 @@ def _optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
     return tensors, {"param_groups": sd["param_groups"], "optim_scalars": scalars}
 
 
-def _optimizer_from_flat(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+def optimizer_from_flat(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    """The ``state_dict`` that `optimizer_to_flat` flattened."""
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         if name.startswith("optim."):
