@@ -181,3 +181,26 @@ def test_whisper_real_length_matches_the_window_and_ignores_padding(tiny_models,
         torch.testing.assert_close(a[0, :n], b[0, :n], atol=1e-4, rtol=1e-4)
     config = replace(tiny_models("whisper", "mt5"), whisper_real_length=True)
     assert build_speech_llm(config).encoder.whisper_real_length
+
+
+@pytest.mark.parametrize("llm", ["qwen2", "gemma3"])
+def test_answer_logits_only_gives_the_same_loss_and_gradients(llm, tiny_models, clips):
+    model, collator, _ = _setup(tiny_models("whisper", llm))
+    batch = collator(_examples(clips))
+    full = model(**batch)
+    full.loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    model.zero_grad()
+    model.answer_logits_only = True
+    kept = model(**batch)
+    kept.loss.backward()
+    torch.testing.assert_close(kept.loss, full.loss, atol=1e-5, rtol=1e-5)
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            torch.testing.assert_close(p.grad, grads[name], atol=1e-5, rtol=1e-4)
+    # only positions where some item has an answer token got logits
+    answer_positions = (full.labels != -100).any(0).sum()
+    assert kept.logits.shape[1] == answer_positions < full.logits.shape[1]
+    torch.testing.assert_close(
+        kept.logits[kept.labels != -100], full.logits[full.labels != -100], atol=1e-5, rtol=1e-5
+    )

@@ -1,4 +1,4 @@
-"""From examples (waveform, task, answer) to the tensors ``SpeechLLM`` takes."""
+"""From examples (waveform or source text, task, answer) to the tensors ``SpeechLLM`` takes."""
 
 from __future__ import annotations
 
@@ -25,6 +25,20 @@ class Example:
     language: str  # language of the speech
     target_language: str  # language of the answer
     target: str | None  # the answer (transcript or translation); None at test time
+    prompt: str | None = None  # a sampled prompt template (training); None: the fixed one
+
+
+@dataclass(frozen=True)
+class TextExample:
+    """One text-only example: the LLM reads ``source``'s token embeddings where a speech example's
+    audio embeddings would be (see `unheard.data.text`)."""
+
+    id: str
+    source: str  # the text the LLM reads (with words dropped, for denoising)
+    task: str  # "translate" or "denoise" (`unheard.data.prompts.TEXT_TASKS`)
+    language: str  # language of the source text
+    target_language: str  # language of the answer
+    target: str | None  # the answer (the English translation, or the whole text); None at test
     prompt: str | None = None  # a sampled prompt template (training); None: the fixed one
 
 
@@ -59,7 +73,9 @@ class SpeechCollator:
 
     Prompt tokens are split around the audio. Encoder-decoder LLMs get EOS at the end of their
     encoder input (as T5 was trained); decoder-only LLMs get BOS first when their tokenizer has
-    one. Answers end in EOS.
+    one. Answers end in EOS. A batch may mix `Example` and `TextExample` items: features are
+    extracted for the speech items only (``speech_rows`` names their rows when the batch mixes),
+    and ``text_ids``/``text_mask`` hold the text items' source tokens (empty on speech rows).
 
     Args:
         tokenizer: the LLM's tokenizer.
@@ -85,21 +101,29 @@ class SpeechCollator:
         self.prompts = prompts or Prompts()
         self.name_source_language = name_source_language
 
-    def __call__(self, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
+    def __call__(self, examples: Sequence[Example | TextExample]) -> dict[str, torch.Tensor]:
         """Collate examples; ``target_ids``/``target_mask`` are present when every example has a
         target."""
         if not examples:
             raise ValueError("cannot collate an empty batch")
-        features, feature_mask = extract_features(
-            self.feature_extractor, [e.audio for e in examples]
-        )
+        speech = [i for i, e in enumerate(examples) if isinstance(e, Example)]
+        batch = {}
+        if speech:  # text items need no audio and no encoder
+            features, feature_mask = extract_features(
+                self.feature_extractor, [examples[i].audio for i in speech]
+            )
+            batch = {"features": features, "feature_mask": feature_mask}
+        if len(speech) < len(examples):
+            if speech:
+                batch["speech_rows"] = torch.tensor(speech, dtype=torch.long)
+            sources = [[] if isinstance(e, Example) else self._ids(e.source) for e in examples]
+            batch["text_ids"], batch["text_mask"] = self._pad(sources)
         prefixes, suffixes = [], []
         for e in examples:
             source = e.language if self.name_source_language else None
             prefix, suffix = self.prompts.render(e.task, source, e.target_language, e.prompt)
             prefixes.append(self._ids(prefix, bos=not self.is_encoder_decoder))
             suffixes.append(self._ids(suffix, eos=self.is_encoder_decoder))
-        batch = {"features": features, "feature_mask": feature_mask}
         batch["prefix_ids"], batch["prefix_mask"] = self._pad(prefixes)
         batch["suffix_ids"], batch["suffix_mask"] = self._pad(suffixes)
         if all(e.target is not None for e in examples):

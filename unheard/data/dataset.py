@@ -1,5 +1,8 @@
 """From manifests to training batches: multi-task examples, mixing weights, prompt sampling,
-checked audio, and a DataLoader whose bad records are skipped and counted, never raised."""
+checked audio, and a DataLoader whose bad records are skipped and counted, never raised.
+
+Text-only examples join through `unheard.data.text.SpeechTextDataset`, which `make_loader` takes
+as it takes a `SpeechDataset`."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from unheard.data.augment import Augmentation, augment
-from unheard.data.collate import Example, SpeechCollator
+from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.loading import AudioLimits, BadAudio, load_checked
 from unheard.data.manifest import BadRecord, Utterance
 from unheard.data.prompts import PROMPT_POOLS
@@ -114,6 +117,7 @@ class SpeechDataset(Dataset):
         self.sample_prompts = sample_prompts
         self.seed = seed
         self.epoch = 0
+        self.epoch_size: int | None = None  # one pass over the examples per epoch
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -121,6 +125,15 @@ class SpeechDataset(Dataset):
     def durations(self) -> list[float]:
         """Seconds of each example, from the manifest."""
         return [self.utterances[r.utterance].duration for r in self.refs]
+
+    def sampling_groups(
+        self, weights: MixingWeights | None
+    ) -> tuple[list[int], list[float]] | None:
+        """Group id per example and weight per group for the sampler; None: every example once
+        per epoch (no weights, or all of them 1)."""
+        if weights is None or weights.uniform:
+            return None
+        return weights.groups(self.utterances, self.refs)
 
     def __getitem__(self, index: int) -> Example | BadRecord:
         ref = self.refs[index]
@@ -149,7 +162,7 @@ class LoaderBatch:
     skipped."""
 
     tensors: dict[str, torch.Tensor] | None
-    examples: list[Example]  # the good examples, in batch order
+    examples: list[Example | TextExample]  # the good examples, in batch order
     skipped: list[BadRecord]
     audio_seconds: float  # real audio in the batch
 
@@ -160,16 +173,16 @@ class SkippingCollate:
     def __init__(self, collator: SpeechCollator) -> None:
         self.collator = collator
 
-    def __call__(self, items: Sequence[Example | BadRecord]) -> LoaderBatch:
-        good = [x for x in items if isinstance(x, Example)]
+    def __call__(self, items: Sequence[Example | TextExample | BadRecord]) -> LoaderBatch:
+        good = [x for x in items if not isinstance(x, BadRecord)]
         bad = [x for x in items if isinstance(x, BadRecord)]
         tensors = self.collator(good) if good else None
-        seconds = sum(len(e.audio) for e in good) / 16000
+        seconds = sum(len(e.audio) for e in good if isinstance(e, Example)) / 16000
         return LoaderBatch(tensors, good, bad, seconds)
 
 
 def make_loader(
-    dataset: SpeechDataset,
+    dataset: Dataset,
     collator: SpeechCollator,
     options: SamplerOptions | None = None,
     weights: MixingWeights | None = None,
@@ -180,7 +193,8 @@ def make_loader(
     """A DataLoader of duration-bucketed, mixed batches, and its sampler (for epochs/resume).
 
     Args:
-        dataset: the examples.
+        dataset: the examples: a `SpeechDataset`, or a `unheard.data.text.SpeechTextDataset`
+            (its text examples weighed in by its own ``sampling_groups``).
         collator: turns examples into tensors (runs in the workers).
         options: batching options.
         weights: mixing weights (None: every example once per epoch).
@@ -192,12 +206,11 @@ def make_loader(
         The loader and its sampler; call ``sampler.set_epoch(e)`` and ``dataset.epoch = e``
         before each epoch (`set_epoch` does both).
     """
-    groups = group_weights = None
-    if weights is not None and not weights.uniform:
-        groups, group_weights = weights.groups(dataset.utterances, dataset.refs)
+    groups, group_weights = dataset.sampling_groups(weights) or (None, None)
     sampler = DurationBucketSampler(
-        dataset.durations(), options, groups, group_weights, world_size, rank
-    )
+        dataset.durations(), options, groups, group_weights, world_size, rank,
+        epoch_size=dataset.epoch_size if groups is not None else None,
+    )  # fmt: skip
     if num_workers > 0:
         # fast tokenizers warn (and may deadlock) when forked after use: one thread per worker
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -211,7 +224,7 @@ def make_loader(
     return loader, sampler
 
 
-def set_epoch(dataset: SpeechDataset, sampler: DurationBucketSampler, epoch: int) -> None:
+def set_epoch(dataset: Dataset, sampler: DurationBucketSampler, epoch: int) -> None:
     """Move a dataset and its sampler to ``epoch`` (new batches, prompts and augmentation)."""
     dataset.epoch = epoch
     sampler.set_epoch(epoch)

@@ -1,9 +1,12 @@
-"""The zero-resource protocol's guard: no paired audio in an unseen language reaches training."""
+"""The zero-resource protocol's guard: no paired audio in an unseen language reaches training.
+
+Text alone in an unseen language is allowed (the LLM may know the language from text): it is
+counted by `count_unseen_text` and reported, never refused."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from unheard.data.manifest import Utterance
 
@@ -35,3 +38,17 @@ def check_no_unseen_audio(utterances: Sequence[Utterance], unseen: Sequence[str]
         f"(e.g. `unheard data import … --exclude-languages {','.join(sorted(counts))}`) or "
         "drop the language from `unseen`"
     )
+
+
+def count_unseen_text(languages: Iterable[str], unseen: Sequence[str]) -> dict[str, int]:
+    """Text-only training records per unseen language (allowed; reported in the run summary).
+
+    Args:
+        languages: the language of each training text record.
+        unseen: the run's unseen (zero-resource) languages.
+
+    Returns:
+        ``{language: records}`` for each unseen language with text, sorted by language.
+    """
+    counts = Counter(lang for lang in languages if lang in set(unseen))
+    return dict(sorted(counts.items()))

@@ -1,11 +1,15 @@
-"""Task prompts around the audio: ``<audio>`` marks where the audio embeddings go."""
+"""Task prompts around the audio: ``<audio>`` marks where the audio embeddings go, ``<text>``
+where the source text's token embeddings go in a text-only example (`TEXT_TASKS`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 AUDIO = "<audio>"
+TEXT = "<text>"
 TASKS = ("asr", "st")
+# text-only tasks (no audio): text → English translation, and text with words dropped → the text
+TEXT_TASKS = ("translate", "denoise")
 
 # English names for prompts that name a language ("Translate the audio into English.")
 LANGUAGE_NAMES = {
@@ -54,6 +58,44 @@ PROMPT_POOLS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The text-only tasks' pools, used like the speech ones: none names the source language.
+TEXT_PROMPT_POOLS: dict[str, tuple[str, ...]] = {
+    "translate": (
+        "Translate the text into {target}. " + TEXT,
+        "Translate this text to {target}: " + TEXT,
+        "Give the {target} translation of this text. " + TEXT,
+        TEXT + " Translate the text above into {target}.",
+        "What does this text say? Answer in {target}. " + TEXT,
+        "Render this sentence in {target}. " + TEXT,
+        "Text: " + TEXT + " {target} translation:",
+        "Write in {target} what this text says. " + TEXT,
+        "Provide a {target} translation of the following. " + TEXT,
+        "Text translation into {target}: " + TEXT,
+        "Read the text and write its {target} translation. " + TEXT,
+        "Translate into {target}, keeping the meaning exact. " + TEXT,
+    ),
+    "denoise": (
+        "Restore the missing words of the text. " + TEXT,
+        "Some words are missing. Write the full text. " + TEXT,
+        "Complete this text. " + TEXT,
+        TEXT + " Write the text above with its missing words restored.",
+        "Fix the text: " + TEXT,
+        "Rewrite the sentence in full, in its own language. " + TEXT,
+        "Text with gaps: " + TEXT + " Full text:",
+        "Write the complete sentence. " + TEXT,
+        "Repair this sentence and write it out. " + TEXT,
+        "Fill in what is missing and repeat the text. " + TEXT,
+        "Write the text again, correctly and completely. " + TEXT,
+        "Reconstruct the original sentence. " + TEXT,
+    ),
+}
+
+
+def source_marker(task: str) -> str:
+    """Where a task's source goes in its prompt: `AUDIO` for speech tasks, `TEXT` for text ones."""
+    return TEXT if task in TEXT_TASKS else AUDIO
+
+
 def language_name(code: str) -> str:
     """English name of an ISO 639-1 code, or the code itself when unknown."""
     return LANGUAGE_NAMES.get(code, code)
@@ -61,7 +103,8 @@ def language_name(code: str) -> str:
 
 @dataclass(frozen=True)
 class Prompts:
-    """One fixed prompt per task (the test-time prompts of the paper's recipe).
+    """One fixed prompt per task (the test-time prompts of the paper's recipe, and of the
+    text-only tasks, whose prompts mark the source text with ``<text>``).
 
     ``{target}`` is replaced by the target language's English name, ``{source}`` by the source
     language's (leave it out for the zero-resource case, where the source is unknown).
@@ -71,40 +114,44 @@ class Prompts:
         default_factory=lambda: {
             "asr": "Transcribe the audio. " + AUDIO,
             "st": "Translate the audio into {target}. " + AUDIO,
+            "translate": "Translate the text into {target}. " + TEXT,
+            "denoise": "Restore the missing words of the text. " + TEXT,
         }
     )
 
     def __post_init__(self) -> None:
         for task, template in self.templates.items():
-            if template.count(AUDIO) != 1:
+            marker = source_marker(task)
+            if template.count(marker) != 1:
                 raise ValueError(
-                    f"prompt for {task!r} must contain {AUDIO} exactly once: {template!r}"
+                    f"prompt for {task!r} must contain {marker} exactly once: {template!r}"
                 )
 
     def render(
         self, task: str, source: str | None, target: str | None, template: str | None = None
     ) -> tuple[str, str]:
-        """The text before and after the audio for one example.
+        """The text before and after the audio (or source text) for one example.
 
         Args:
-            task: "asr" or "st".
+            task: "asr" or "st", or a text-only task (`TEXT_TASKS`).
             source: the spoken language's code, or None (``{source}`` left empty).
             target: the answer's language code.
             template: a template to use instead of the task's fixed one (a sampled paraphrase).
 
         Raises:
-            ValueError: for a task without a prompt, or a template without ``<audio>``.
+            ValueError: for a task without a prompt, or a template without its marker.
         """
+        marker = source_marker(task)
         if template is None:
             if task not in self.templates:
                 raise ValueError(
                     f"no prompt for task {task!r}; prompts exist for {sorted(self.templates)}"
                 )
             template = self.templates[task]
-        elif template.count(AUDIO) != 1:
-            raise ValueError(f"prompt template must contain {AUDIO} exactly once: {template!r}")
+        elif template.count(marker) != 1:
+            raise ValueError(f"prompt template must contain {marker} exactly once: {template!r}")
         text = template.format(
             source=language_name(source or ""), target=language_name(target or "")
         )
-        prefix, _, suffix = text.partition(AUDIO)
+        prefix, _, suffix = text.partition(marker)
         return prefix, suffix

@@ -51,6 +51,7 @@ class DurationBucketSampler:
         group_weights: weight of each group id.
         world_size: number of distributed ranks.
         rank: this rank.
+        epoch_size: examples drawn per epoch with group weights (None: ``len(durations)``).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class DurationBucketSampler:
         group_weights: Sequence[float] | None = None,
         world_size: int = 1,
         rank: int = 0,
+        epoch_size: int | None = None,
     ) -> None:
         if len(durations) == 0:
             raise ValueError("cannot sample batches from zero examples")
@@ -68,6 +70,9 @@ class DurationBucketSampler:
             raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
         if (groups is None) != (group_weights is None):
             raise ValueError("groups and group_weights go together")
+        if epoch_size is not None and (groups is None or epoch_size < 1):
+            raise ValueError(f"epoch_size ({epoch_size}) must be >= 1 and needs group weights")
+        self.epoch_size = epoch_size
         self.durations = np.asarray(durations, dtype=np.float64)
         self.options = options or SamplerOptions()
         self.groups = None if groups is None else np.asarray(groups)
@@ -133,9 +138,9 @@ class DurationBucketSampler:
         return batches[self.rank : usable : self.world_size]
 
     def _draw(self, rng: np.random.Generator) -> np.ndarray:
-        n = len(self.durations)
         if self.groups is None:
-            return np.arange(n)
+            return np.arange(len(self.durations))
+        n = self.epoch_size or len(self.durations)
         ids = np.unique(self.groups)
         weights = np.array([self.group_weights[g] for g in ids], dtype=float)
         if weights.sum() <= 0:

@@ -7,6 +7,10 @@ The LLM reads ``[prompt prefix][audio embeddings][prompt suffix]``:
 - decoder-only LLMs (Qwen2, Llama, Gemma 3) take ``[prefix][audio][suffix][answer]`` and the
   loss covers the answer tokens only.
 
+A text-only example (translation or denoising of text, no audio) is the same with the audio
+replaced by the source text's token embeddings (the LLM's own embedding table); a batch may mix
+both kinds: the encoder runs on its speech items only (``speech_rows``).
+
 Every item's segments are packed back to back with the padding at the end (at the start for
 decoder-only generation), so an item sees the same positions, relative distances and neighbours
 whatever else is in its batch.
@@ -58,6 +62,9 @@ class SpeechLLM(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.llm = llm
+        # decoder-only training: compute logits only at answer positions (the recipe turns it
+        # on); off, ``forward`` returns the logits of every position
+        self.answer_logits_only = False
         self.layer_mix = LayerWeightedSum(encoder.num_hidden_states)
         self.adapter = ConvAdapter(
             encoder.hidden_size,
@@ -90,50 +97,79 @@ class SpeechLLM(nn.Module):
 
     def prompt_segments(
         self,
-        features: torch.Tensor,
-        feature_mask: torch.Tensor,
         prefix_ids: torch.Tensor,
         prefix_mask: torch.Tensor,
         suffix_ids: torch.Tensor,
         suffix_mask: torch.Tensor,
+        features: torch.Tensor | None = None,
+        feature_mask: torch.Tensor | None = None,
+        speech_rows: torch.Tensor | None = None,
+        text_ids: torch.Tensor | None = None,
+        text_mask: torch.Tensor | None = None,
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The prompt prefix, audio and suffix as ``(batch, len, llm_dim)`` embeddings with
-        ``(batch, len)`` bool masks, ready for ``pack_segments``."""
-        audio, audio_lengths = self.embed_audio(features, feature_mask)
+        """The prompt prefix, the source (audio and/or text) and the suffix as
+        ``(batch, len, llm_dim)`` embeddings with ``(batch, len)`` bool masks, ready for
+        ``pack_segments``.
+
+        Args:
+            prefix_ids, prefix_mask, suffix_ids, suffix_mask: as in ``forward``.
+            features, feature_mask: encoder input of the speech items (None: no speech item).
+            speech_rows: ``(speech,)`` the batch row of each speech item; None: every row.
+            text_ids, text_mask: ``(batch, t)`` source text tokens of the text items, mask 0 on
+                speech rows (None: no text item).
+
+        Raises:
+            ValueError: if the batch has neither audio nor source text.
+        """
+        if features is None and text_ids is None:
+            raise ValueError("a batch needs audio features, source text ids, or both")
         embed = self.llm.get_input_embeddings()
-        return [
-            (embed(prefix_ids), prefix_mask.bool()),
-            (audio, length_mask(audio_lengths, audio.shape[1])),
-            (embed(suffix_ids), suffix_mask.bool()),
-        ]
+        segments = [(embed(prefix_ids), prefix_mask.bool())]
+        if features is not None:
+            audio, lengths = self.embed_audio(features, feature_mask)  # (speech, frames, llm_dim)
+            if speech_rows is not None:  # a mixed batch: text rows get no audio frames
+                rows = prefix_ids.shape[0]
+                audio = audio.new_zeros(rows, *audio.shape[1:]).index_copy(0, speech_rows, audio)
+                lengths = lengths.new_zeros(rows).index_copy(0, speech_rows, lengths)
+            segments.append((audio, length_mask(lengths, audio.shape[1])))
+        if text_ids is not None:
+            segments.append((embed(text_ids), text_mask.bool()))
+        segments.append((embed(suffix_ids), suffix_mask.bool()))
+        return segments
 
     def forward(
         self,
-        features: torch.Tensor,
-        feature_mask: torch.Tensor,
         prefix_ids: torch.Tensor,
         prefix_mask: torch.Tensor,
         suffix_ids: torch.Tensor,
         suffix_mask: torch.Tensor,
         target_ids: torch.Tensor,
         target_mask: torch.Tensor,
+        features: torch.Tensor | None = None,
+        feature_mask: torch.Tensor | None = None,
+        speech_rows: torch.Tensor | None = None,
+        text_ids: torch.Tensor | None = None,
+        text_mask: torch.Tensor | None = None,
         label_smoothing: float = 0.0,
     ) -> SpeechLLMOutput:
         """Teacher-forced forward pass and next-token cross-entropy on the answer.
 
         Args:
-            features, feature_mask: encoder input and its mask.
-            prefix_ids, prefix_mask: ``(batch, p)`` prompt tokens before the audio, right-padded.
-            suffix_ids, suffix_mask: ``(batch, s)`` prompt tokens after the audio, right-padded.
+            prefix_ids, prefix_mask: ``(batch, p)`` prompt tokens before the source, right-padded.
+            suffix_ids, suffix_mask: ``(batch, s)`` prompt tokens after the source, right-padded.
             target_ids, target_mask: ``(batch, n)`` answer tokens ending in EOS, right-padded.
+            features, feature_mask: encoder input of the speech items and its mask.
+            speech_rows: ``(speech,)`` rows of the speech items in a mixed batch (None: all).
+            text_ids, text_mask: ``(batch, t)`` source text of the text-only items, right-padded.
             label_smoothing: cross-entropy label smoothing.
 
         Returns:
             Loss, logits and the aligned labels.
         """
         prompt = self.prompt_segments(
-            features, feature_mask, prefix_ids, prefix_mask, suffix_ids, suffix_mask
-        )
+            prefix_ids, prefix_mask, suffix_ids, suffix_mask,
+            features, feature_mask, speech_rows, text_ids, text_mask,
+        )  # fmt: skip
         embed = self.llm.get_input_embeddings()
         target_mask = target_mask.bool()
         answer_labels = target_ids.masked_fill(~target_mask, IGNORE_INDEX)
@@ -149,13 +185,20 @@ class SpeechLLM(nn.Module):
             labels = answer_labels
         else:
             inputs, mask, positions = pack_segments([*prompt, (embed(target_ids), target_mask)])
-            logits = self.llm(
-                inputs_embeds=inputs, attention_mask=mask
-            ).logits  # (batch, seq, vocab)
             # the logit at position t predicts the token at t + 1
             labels = torch.full(mask.shape, IGNORE_INDEX, dtype=torch.long, device=mask.device)
             b, j = target_mask.nonzero(as_tuple=True)
             labels[b, positions[-1][b, j] - 1] = target_ids[b, j]
+            keep: int | torch.Tensor = 0  # transformers: 0 keeps every position
+            if self.answer_logits_only:
+                # the LM head only where some item has an answer token: with a 262k vocabulary
+                # (Gemma 3) the head is a large share of the step, and prompt/audio logits are
+                # never used in the loss
+                keep = (labels != IGNORE_INDEX).any(0).nonzero().squeeze(-1)
+                labels = labels[:, keep]
+            logits = self.llm(
+                inputs_embeds=inputs, attention_mask=mask, logits_to_keep=keep
+            ).logits  # (batch, seq or kept positions, vocab)
         loss = F.cross_entropy(
             logits.flatten(0, 1).float(),
             labels.flatten(),
@@ -167,19 +210,22 @@ class SpeechLLM(nn.Module):
     @torch.no_grad()
     def generate(
         self,
-        features: torch.Tensor,
-        feature_mask: torch.Tensor,
         prefix_ids: torch.Tensor,
         prefix_mask: torch.Tensor,
         suffix_ids: torch.Tensor,
         suffix_mask: torch.Tensor,
+        features: torch.Tensor | None = None,
+        feature_mask: torch.Tensor | None = None,
+        speech_rows: torch.Tensor | None = None,
+        text_ids: torch.Tensor | None = None,
+        text_mask: torch.Tensor | None = None,
         **generate_kwargs: object,
     ) -> torch.Tensor:
         """Write the answer with the LLM's ``generate`` (greedy unless told otherwise).
 
         Args:
-            features, feature_mask, prefix_ids, prefix_mask, suffix_ids, suffix_mask: as in
-                ``forward``.
+            prefix_ids, prefix_mask, suffix_ids, suffix_mask, features, feature_mask,
+                speech_rows, text_ids, text_mask: as in ``forward``.
             **generate_kwargs: passed to ``transformers`` ``generate`` (``max_new_tokens``,
                 ``num_beams``, ...).
 
@@ -188,8 +234,9 @@ class SpeechLLM(nn.Module):
             LLM's pad id after EOS.
         """
         segments = self.prompt_segments(
-            features, feature_mask, prefix_ids, prefix_mask, suffix_ids, suffix_mask
-        )
+            prefix_ids, prefix_mask, suffix_ids, suffix_mask,
+            features, feature_mask, speech_rows, text_ids, text_mask,
+        )  # fmt: skip
         # decoder-only models continue from the last position: pad on the left
         inputs, mask, _ = pack_segments(segments, left_pad=not self.is_encoder_decoder)
         generate_kwargs.setdefault("do_sample", False)

@@ -10,26 +10,28 @@ duration-bucketed sampler.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from transformers import get_scheduler
 
 from unheard.build import build_speech_llm, load_tokenizer
 from unheard.checkpoint import WEIGHTS_NAME, load_trained, trained_state_dict
 from unheard.config import ModelConfig
-from unheard.data.collate import SpeechCollator
-from unheard.data.dataset import MixingWeights, SpeechDataset, example_refs, make_loader, set_epoch
+from unheard.data.collate import SpeechCollator, TextExample
+from unheard.data.dataset import MixingWeights, SpeechDataset, make_loader, set_epoch
 from unheard.data.features import feature_extractor_for
-from unheard.data.leakage import check_no_unseen_audio
-from unheard.data.loading import AudioLimits, SkipLog, read_data
+from unheard.data.loading import AudioLimits, SkipLog
 from unheard.data.manifest import Utterance
+from unheard.data.text import SpeechTextDataset
+from unheard.model.encoder_cache import attach_encoder_cache
 from unheard.model.speech_llm import SpeechLLM
 from unheard.recipes.logging import RunLogger
+from unheard.recipes.run_data import RunData, load_run_data
 from unheard.recipes.state import (
     load_training_state,
     prune,
@@ -60,7 +62,7 @@ class Run:
     model: Any  # SpeechLLM, wrapped by accelerate (DDP) when distributed
     optimizer: Any
     scheduler: Any
-    dataset: SpeechDataset
+    dataset: SpeechDataset | SpeechTextDataset
     loader: Any
     sampler: Any
     collator: SpeechCollator
@@ -73,6 +75,8 @@ class Run:
     bad_steps: int = 0  # NaN/Inf steps skipped in total
     bad_in_row: int = 0
     best: dict | None = None  # {"step", "dev_loss"} of the best checkpoint
+    text_dev: list[TextExample] = field(default_factory=list)  # text-only dev examples
+    unseen_text: dict[str, int] = field(default_factory=dict)  # text records per unseen language
 
     @property
     def unwrapped(self) -> SpeechLLM:
@@ -93,6 +97,8 @@ def setup(config: TrainConfig) -> Run:
         cpu=not _has_accelerator_device(),
         mixed_precision=run_cfg.mixed_precision,
         gradient_accumulation_steps=optim_cfg.grad_accumulation,
+        # a batch of text examples only leaves the layer mix and adapter without gradients
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=bool(data_cfg.text))],
     )
     set_seed(run_cfg.seed)
     out = Path(run_cfg.output_dir)
@@ -100,6 +106,8 @@ def setup(config: TrainConfig) -> Run:
 
     model_config = stage_model_config(config)
     model = build_speech_llm(model_config)
+    attach_encoder_cache(model.encoder, run_cfg.encoder_cache, run_cfg.encoder_cache_dtype)
+    model.answer_logits_only = True  # the loss reads answer positions only (decoder-only LLMs)
     resume_from = step_checkpoints(out / "checkpoints")
     if run_cfg.init_from and not resume_from:
         _init_from(model, resolve_init(Path(run_cfg.init_from)))
@@ -109,25 +117,16 @@ def setup(config: TrainConfig) -> Run:
         )
 
     skipped = SkipLog()
-    train_utts = read_data(data_cfg.train, data_cfg.languages, skipped)
-    check_no_unseen_audio(train_utts, data_cfg.unseen_languages)
-    dev = read_data(data_cfg.dev, None, skipped)
-    refs = example_refs(train_utts, data_cfg.tasks)
-    if not refs:
-        raise ValueError(f"no training examples for tasks {data_cfg.tasks} in {data_cfg.train}")
     tokenizer = load_tokenizer(model_config)
+    data = load_run_data(data_cfg, tokenizer, run_cfg.seed, skipped)  # speech and/or text
     collator = SpeechCollator(
         tokenizer,
         feature_extractor_for(model.encoder.model.config),
         model.is_encoder_decoder,
         name_source_language=data_cfg.name_source_language,
     )
-    limits = AudioLimits(max_duration_s=data_cfg.max_utterance_s)
-    dataset = SpeechDataset(
-        train_utts, refs, limits, data_cfg.augmentation, data_cfg.sample_prompts, run_cfg.seed
-    )
     loader, sampler = make_loader(
-        dataset,
+        data.dataset,
         collator,
         replace(data_cfg.sampler, seed=run_cfg.seed),  # one seed for the whole run
         MixingWeights(**data_cfg.mixing),
@@ -154,14 +153,15 @@ def setup(config: TrainConfig) -> Run:
     model, optimizer = accelerator.prepare(model, optimizer)
     logger = RunLogger(out, accelerator.is_main_process, run_cfg.progress, run_cfg.max_steps)
     run = Run(
-        config, model_config, accelerator, model, optimizer, scheduler, dataset, loader,
-        sampler, collator, tokenizer, dev, skipped, logger,
+        config, model_config, accelerator, model, optimizer, scheduler, data.dataset, loader,
+        sampler, collator, tokenizer, data.dev, skipped, logger, text_dev=data.text_dev,
+        unseen_text=data.unseen_text,
     )  # fmt: skip
     if resume_from:
         _resume(run, resume_from[-1][1])
     else:
-        set_epoch(dataset, sampler, 0)
-    logger.start(run.step, _describe(run, len(train_utts), len(refs)))
+        set_epoch(data.dataset, sampler, 0)
+    logger.start(run.step, _describe(run, data))
     return run
 
 
@@ -195,7 +195,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 def cleanup(run: Run) -> dict[str, Any]:
     """Final validation and checkpoint, the summary, and closing the logs."""
     validated = run.config.run.validate_every and run.step % run.config.run.validate_every == 0
-    if run.dev and not validated:  # the final model is always validated once
+    if (run.dev or run.text_dev) and not validated:  # the final model is always validated once
         _validate_and_keep_best(run)
     if not any(s == run.step for s, _ in step_checkpoints(run.checkpoints)):
         _save(run)
@@ -208,7 +208,14 @@ def cleanup(run: Run) -> dict[str, Any]:
         "final_checkpoint": str(run.checkpoints / f"step-{run.step}"),
         "layer_weights": [round(w, 4) for w in run.unwrapped.layer_mix.weights.tolist()],
         "unseen_languages": list(run.config.data.unseen_languages),
+        "unseen_text": run.unseen_text,  # text-only records in unseen languages (allowed)
     }
+    cache = run.unwrapped.encoder.cache
+    if cache is not None:
+        summary["encoder_cache"] = {
+            **asdict(cache.stats),
+            "hit_rate": round(cache.stats.hit_rate, 4),
+        }
     if run.accelerator.is_main_process:
         write_json_atomic(Path(run.config.run.output_dir) / "summary.json", summary)
     run.logger.close()
@@ -297,7 +304,7 @@ def _optimizer_step(run: Run, window: _Window) -> None:
 
 
 def _validate_and_keep_best(run: Run) -> None:
-    if not run.dev:
+    if not (run.dev or run.text_dev):
         return
     metrics = None
     if run.accelerator.is_main_process:
@@ -306,7 +313,7 @@ def _validate_and_keep_best(run: Run) -> None:
             metrics = validate(
                 run.unwrapped, run.collator, run.tokenizer, run.dev, run.config.data.tasks,
                 run.config.run.validate_utterances,
-                AudioLimits(max_duration_s=run.config.data.max_utterance_s),
+                AudioLimits(max_duration_s=run.config.data.max_utterance_s), text=run.text_dev,
             )  # fmt: skip
         run.logger.log_validation(run.step, metrics)
         if run.best is None or metrics["dev_loss"] < run.best["dev_loss"]:
@@ -370,13 +377,19 @@ def _has_accelerator_device() -> bool:
     return torch.cuda.is_available()
 
 
-def _describe(run: Run, utterances: int, examples: int) -> str:
-    model = run.unwrapped
+def _describe(run: Run, data: RunData) -> str:
+    model, data_cfg = run.unwrapped, run.config.data
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
+    text = (
+        f", {data.text_examples} text examples ({', '.join(data_cfg.text_tasks)})"
+        if data.text_examples
+        else ""
+    )
     return (
-        f"stage {run.config.run.stage}: {utterances} utterances, {examples} examples "
-        f"({', '.join(run.config.data.tasks)}), {len(run.sampler)} batches/epoch/rank, "
+        f"stage {run.config.run.stage}: {data.utterances} utterances, {data.speech_examples} "
+        f"examples ({', '.join(data_cfg.tasks)}){text}, {len(run.sampler)} batches/epoch/rank, "
         f"{run.accelerator.num_processes} process(es); trained {trained:,} of {total:,} "
-        f"parameters ({100 * trained / total:.2f}%); unseen {list(run.config.data.unseen_languages)}"
+        f"parameters ({100 * trained / total:.2f}%); unseen {list(data_cfg.unseen_languages)}, "
+        f"unseen-language text (allowed, no audio): {data.unseen_text}"
     )

@@ -19,8 +19,9 @@ SCHEDULES = ("cosine", "linear", "constant")
 class DataConfig:
     """What to train and validate on."""
 
-    train: tuple[str, ...]  # training manifests
+    train: tuple[str, ...] = ()  # training manifests (none: a text-only run, see data.text)
     dev: tuple[str, ...] = ()  # validation manifests
+    test: tuple[str, ...] = ()  # held-out manifests: only read to check that no text holds them
     tasks: tuple[str, ...] = ("asr", "st")  # stage 1 of the paper: ("asr",)
     unseen_languages: tuple[str, ...] = ()  # zero-resource languages: paired audio refused
     languages: tuple[str, ...] | None = None  # keep only these spoken languages (None: all)
@@ -33,10 +34,33 @@ class DataConfig:
     num_workers: int = 0  # DataLoader workers
     speed_factors: tuple[float, ...] = ()  # speed perturbation, e.g. [0.9, 1.0, 1.1]
     noise_snr_db: tuple[float, float] | None = None  # additive white noise SNR range
+    # text-only examples (`unheard.data.text`): parallel text files, e.g. OUT/text/*_train.jsonl
+    text: tuple[str, ...] = ()  # training text (any language, unseen ones included)
+    text_dev: tuple[str, ...] = ()  # validation text (dev loss, translate BLEU, denoise WER)
+    text_tasks: tuple[str, ...] = ("translate", "denoise")  # text → English; text → itself
+    text_weight: float = 0.3  # text's share of an epoch's draws when there is speech too
+    text_languages: tuple[str, ...] | None = None  # keep only text in these (None: all)
+    text_noise: float = 0.15  # share of words dropped from a denoising input
+    text_seconds_per_token: float = 0.08  # a text token's cost in the sampler (one 80 ms frame)
 
     def __post_init__(self) -> None:
-        if not self.train:
-            raise ValueError("data.train must name at least one manifest")
+        if not self.train and not self.text:
+            raise ValueError("data.train (manifests) or data.text (text files) must name a file")
+        bad_text = set(self.text_tasks) - {"translate", "denoise"}
+        if self.text and (bad_text or not self.text_tasks):
+            raise ValueError(
+                f"data.text_tasks must be a non-empty subset of translate, denoise; got "
+                f"{self.text_tasks}"
+            )
+        if not 0 <= self.text_weight < 1 or not 0 <= self.text_noise < 1:
+            raise ValueError(
+                f"data.text_weight and text_noise must be in [0, 1), got {self.text_weight} and "
+                f"{self.text_noise}"
+            )
+        if self.text_seconds_per_token <= 0:
+            raise ValueError(
+                f"data.text_seconds_per_token must be > 0: {self.text_seconds_per_token}"
+            )
         bad = set(self.tasks) - {"asr", "st"}
         if bad or not self.tasks:
             raise ValueError(f"data.tasks must be a non-empty subset of asr, st; got {self.tasks}")
@@ -89,6 +113,9 @@ class RunConfig:
     log_every: int = 10  # steps between log lines
     max_bad_steps: int = 10  # NaN/Inf losses in a row that stop the run
     progress: bool = True  # a progress bar with ETA
+    # frozen-encoder outputs computed once: "" off, "memory", or a directory shared across runs
+    encoder_cache: str = ""
+    encoder_cache_dtype: str = "float16"  # float16, bfloat16 or float32 (exact)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -107,6 +134,15 @@ class TrainConfig:
     data: DataConfig
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        # text examples reach only the LLM: without LoRA (stage 1, or LoRA off) they train nothing
+        lora = self.run.stage == 2 and self.model.lora.enabled
+        if self.data.text and not lora and not self.model.llm_trainable:
+            raise ValueError(
+                "data.text trains LoRA, which stage 1 or model.lora.enabled=false turns off: use "
+                "run.stage=2 with LoRA (a text-only stage is stage 2 with no data.train)"
+            )
 
 
 def load_train_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:

@@ -1,14 +1,16 @@
-"""Validation during training: dev loss, and greedy BLEU (ST) / WER (ASR) per language."""
+"""Validation during training: dev loss, and greedy BLEU (ST) / WER (ASR) per language; with
+text-only dev examples, their loss too, BLEU of text translation and WER of denoising."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
 
-from unheard.data.collate import Example, SpeechCollator
+from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.dataset import SpeechDataset, example_refs
 from unheard.data.loading import AudioLimits
 from unheard.data.manifest import Utterance
@@ -38,15 +40,28 @@ def validate(
     per_language: int,
     limits: AudioLimits,
     batch_size: int = 8,
+    text: Sequence[TextExample] = (),
 ) -> dict[str, Any]:
     """Dev loss (teacher forced) and greedy-decoding scores on a per-language dev subset.
 
+    Args:
+        text: text-only dev examples; the first ``per_language`` of each task and language are
+            scored with the speech ones (their loss enters ``dev_loss``, token-weighted).
+
     Returns:
-        ``{"dev_loss": float, "examples": n, "<task>/<language>": {"bleu"|"wer": float}}``.
+        ``{"dev_loss": float, "examples": n, "<task>/<language>": {"bleu"|"wer": float}}``;
+        ``bleu`` for ``st`` and ``translate``, ``wer`` for ``asr`` and ``denoise``.
     """
     subset = dev_subset(dev, per_language)
     dataset = SpeechDataset(subset, example_refs(subset, tasks), limits)
-    examples = [x for x in (dataset[i] for i in range(len(dataset))) if isinstance(x, Example)]
+    speech = [x for x in (dataset[i] for i in range(len(dataset))) if isinstance(x, Example)]
+    taken: dict[tuple[str, str], int] = defaultdict(int)
+    texts = []
+    for e in text:
+        taken[e.task, e.language] += 1
+        if taken[e.task, e.language] <= per_language:
+            texts.append(e)
+    examples = [*speech, *texts]
     was_training = model.training
     model.eval()
     try:
@@ -57,7 +72,10 @@ def validate(
             losses += model(**batch).loss.item() * n
             tokens += n
         metrics: dict[str, Any] = {"dev_loss": losses / max(tokens, 1), "examples": len(examples)}
-        hyps = decode(model, collator, tokenizer, examples, DecodeOptions(batch_size=batch_size))
+        options = DecodeOptions(batch_size=batch_size)
+        hyps = decode(model, collator, tokenizer, speech, options) if speech else []
+        hyps += [h for i in range(0, len(texts), batch_size)
+                 for h in _write_text(model, collator, tokenizer, texts[i : i + batch_size])]  # fmt: skip
     finally:
         model.train(was_training)
     groups: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
@@ -65,6 +83,23 @@ def validate(
         groups[(e.task, e.language)].append((e.target, h))
     for (task, language), pairs in sorted(groups.items()):
         refs, hs = [r for r, _ in pairs], [h for _, h in pairs]
-        score = {"bleu": bleu(refs, hs)} if task == "st" else {"wer": wer(refs, hs)}
-        metrics[f"{task}/{language}"] = score
+        translated = task in ("st", "translate")
+        metrics[f"{task}/{language}"] = (
+            {"bleu": bleu(refs, hs)} if translated else {"wer": wer(refs, hs)}
+        )
     return metrics
+
+
+def _write_text(
+    model: SpeechLLM, collator: SpeechCollator, tokenizer: Any, examples: Sequence[TextExample]
+) -> list[str]:
+    # greedy answers of text examples, capped at twice the longest source plus 16 tokens
+    batch = collator([replace(e, target=None) for e in examples])
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    limit = 16 + 2 * int(batch["text_mask"].sum(1).max())
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    ids = model.generate(**batch, max_new_tokens=limit, pad_token_id=pad, eos_token_id=eos)
+    rows = [row[: row.index(eos)] if eos in row else row for row in ids.tolist()]
+    return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]

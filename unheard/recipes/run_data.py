@@ -1,0 +1,93 @@
+"""A training run's data: speech manifests and parallel text files, checked, as one dataset.
+
+The checks of the zero-resource protocol: paired audio in an unseen language is refused
+(`check_no_unseen_audio`); text alone in one is allowed, counted and reported (``unseen_text``);
+training text holding a sentence of the dev or test data is refused (`check_text_split`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from unheard.data.collate import TextExample
+from unheard.data.dataset import SpeechDataset, example_refs
+from unheard.data.leakage import check_no_unseen_audio, count_unseen_text
+from unheard.data.loading import AudioLimits, SkipLog, read_data
+from unheard.data.manifest import Utterance
+from unheard.data.text import (
+    SpeechTextDataset,
+    TextDataset,
+    check_text_split,
+    count_tokens,
+    read_text_records,
+    text_refs,
+)
+from unheard.recipes.train_config import DataConfig
+
+
+@dataclass
+class RunData:
+    """What `load_run_data` read."""
+
+    dataset: SpeechDataset | SpeechTextDataset  # the training examples, for `make_loader`
+    utterances: int  # training utterances read
+    speech_examples: int  # (utterance, task) pairs
+    text_examples: int  # (text record, task) pairs
+    dev: list[Utterance] = field(default_factory=list)
+    text_dev: list[TextExample] = field(default_factory=list)  # fixed prompts, fixed noise
+    unseen_text: dict[str, int] = field(default_factory=dict)  # text records per unseen language
+
+
+def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLog) -> RunData:
+    """Read, check and assemble the training and validation data of a run.
+
+    Args:
+        config: the run's data section.
+        tokenizer: the LLM's tokenizer (text examples' cost in the sampler is their token count).
+        seed: the run's seed (prompt, noise and augmentation draws).
+        skipped: where bad manifest lines are counted.
+
+    Returns:
+        The dataset, the dev data and the counts the run reports.
+
+    Raises:
+        ValueError: for paired audio in an unseen language, training text holding a dev or test
+            sentence, or no training examples at all.
+        FileNotFoundError: for a manifest or text file that does not exist.
+    """
+    train = read_data(config.train, config.languages, skipped)
+    check_no_unseen_audio(train, config.unseen_languages)
+    dev = read_data(config.dev, None, skipped)
+    refs = example_refs(train, config.tasks)
+    if config.train and not refs:
+        raise ValueError(f"no training examples for tasks {config.tasks} in {config.train}")
+    limits = AudioLimits(max_duration_s=config.max_utterance_s)
+    speech = SpeechDataset(train, refs, limits, config.augmentation, config.sample_prompts, seed)
+    if not config.text:
+        return RunData(speech, len(train), len(refs), 0, dev)
+
+    records = read_text_records(config.text, config.text_languages)
+    dev_records = read_text_records(config.text_dev, config.text_languages)
+    test = read_data(config.test, None, SkipLog())  # read for the check only
+    check_text_split(records, [*dev, *test], dev_records)
+    t_refs = text_refs(records, config.text_tasks)
+    if not t_refs:
+        raise ValueError(f"no text examples for tasks {config.text_tasks} in {config.text}")
+    text = TextDataset(
+        records, t_refs, count_tokens(records, tokenizer), config.text_seconds_per_token,
+        config.text_noise, config.sample_prompts, seed,
+    )  # fmt: skip
+    held_out = TextDataset(
+        dev_records, text_refs(dev_records, config.text_tasks), [0] * len(dev_records),
+        noise=config.text_noise, seed=seed,
+    )  # fmt: skip
+    return RunData(
+        dataset=SpeechTextDataset(speech, text, config.text_weight),
+        utterances=len(train),
+        speech_examples=len(refs),
+        text_examples=len(t_refs),
+        dev=dev,
+        text_dev=[held_out[i] for i in range(len(held_out))],
+        unseen_text=count_unseen_text((r.language for r in records), config.unseen_languages),
+    )
