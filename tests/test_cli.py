@@ -52,7 +52,9 @@ def test_bad_input_exits_non_zero_with_one_line_reason():
 
 
 def test_demo_runs_the_slice_end_to_end(tmp_path):
-    result = _unheard("demo", "--out", str(tmp_path), "--steps", "10", "--per-language", "2")
+    result = _unheard(
+        "demo", "--tiny", "--out", str(tmp_path), "--steps", "10", "--per-language", "2"
+    )
     assert result.returncode == 0, result.stderr
     assert "ASR WER" in result.stdout and "ST chrF" in result.stdout
     assert (tmp_path / "checkpoint" / "trained.safetensors").is_file()

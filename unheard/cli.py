@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "unheard.recipes.commands",
     "unheard.decoding.commands",
     "unheard.evaluation.commands",
+    "unheard.serving.commands",
+    "unheard.benchmark.commands",
 )
 
 
@@ -61,13 +63,32 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="run the embedded default end to end on CPU",
-        description="The end-to-end slice: an espeak-ng number corpus in four languages, a tiny "
-        "w2v-BERT encoder + tiny mT5 SpeechLLM trained on it, saved, reloaded, decoded and scored.",
+        help="the offline benchmark's mini track end to end on CPU (or --tiny: the tiny slice)",
+        description="Whisper base → adapter → a small mT5 unheard pretrained on text: synthesize "
+        "the corpus, decode every test set with the shipped checkpoint, score seen vs unseen "
+        "languages against chance, train a short run beside it, and show sample clips. A rerun "
+        "reuses what is in --out.",
     )
-    demo.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
-    demo.add_argument("--steps", type=int, default=400, help="training steps (default 400)")
-    demo.add_argument("--per-language", type=int, default=8, help="utterances per language")
+    demo.add_argument("--out", default=None, help="output directory (default runs/demo)")
+    demo.add_argument(
+        "--train-steps", type=int, default=60, help="steps of the short run beside (0: none)"
+    )
+    demo.add_argument("--samples", type=int, default=2, help="sample clips per language")
+    demo.add_argument(
+        "--corpus-size", type=int, default=300,
+        help="training utterances per language (test sets are a tenth; smaller is faster)",
+    )  # fmt: skip
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    demo.add_argument(
+        "--export", metavar="BENCHMARK_DIR",
+        help="copy the main system of an `unheard benchmark mini` run into the shipped assets",
+    )  # fmt: skip
+    demo.add_argument(
+        "--tiny", action="store_true",
+        help="instead: the tiny slice (tiny random w2v-BERT + mT5 trained on a number corpus)",
+    )  # fmt: skip
+    demo.add_argument("--steps", type=int, default=400, help="--tiny: training steps")
+    demo.add_argument("--per-language", type=int, default=8, help="--tiny: utterances/language")
     demo.set_defaults(run=_demo)
 
     for name in COMMAND_MODULES:
@@ -136,14 +157,28 @@ def _plan(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
+    if args.export:
+        from unheard.benchmark.demo import export_assets
+
+        print(f"exported {args.export} → {export_assets(args.export)}")
+        return 0
+    if not args.tiny:
+        from unheard.benchmark.demo import run_demo
+
+        run_demo(
+            args.out or "runs/demo", train_steps=args.train_steps, samples=args.samples,
+            per_language=args.corpus_size, progress=not args.no_progress,
+        )  # fmt: skip
+        return 0
     from unheard.recipes.slice import LoopOptions, run_slice
 
-    hf_logging.disable_progress_bar()
     started = time.perf_counter()
-    print("unheard demo: the end-to-end slice (tiny random models, CPU)")
+    print("unheard demo --tiny: the end-to-end slice (tiny random models, CPU)")
     scores = run_slice(
-        args.out, per_language=args.per_language, options=LoopOptions(steps=args.steps)
-    )
+        args.out or "runs/demo-tiny", per_language=args.per_language,
+        options=LoopOptions(steps=args.steps),
+    )  # fmt: skip
     print(
         f"done in {time.perf_counter() - started:.0f}s: ASR WER {100 * scores['asr_wer']:.1f}% "
         f"(exact {100 * scores['asr_exact']:.0f}%), ST chrF {scores['st_chrf']:.1f} "

@@ -35,6 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     text.add_argument("--d-model", type=int, default=256)
     text.add_argument("--layers", type=int, default=4)
     text.add_argument("--vocab-size", type=int, default=2000)
+    text.add_argument(
+        "--denoise-share", type=float, default=0.4, help="share of denoising examples"
+    )
+    text.add_argument("--save-every", type=int, default=250, help="steps between checkpoints")
+    text.add_argument("--probe-every", type=int, default=500, help="steps between probes (0: off)")
     text.add_argument("--seed", type=int, default=0)
     text.set_defaults(run=_pretrain_text)
 
@@ -45,6 +50,8 @@ def _pretrain_text(args: argparse.Namespace) -> int:
     options = TextPretrainOptions(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, d_model=args.d_model,
         d_ff=4 * args.d_model, layers=args.layers, vocab_size=args.vocab_size, seed=args.seed,
+        denoise_share=args.denoise_share, save_every=args.save_every,
+        probe_every=args.probe_every,
     )  # fmt: skip
     metrics = pretrain_text(args.train, args.dev, args.out, options)
     print(json.dumps(metrics.get("translation_exact_match", {})))

@@ -1,0 +1,59 @@
+"""The chance baseline (a random item of the right kind, in the right language) and the tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from unheard.benchmark.chance import chance_hypotheses, write_chance
+from unheard.benchmark.table import language_table, systems_table
+from unheard.data.manifest import read_manifest
+from unheard.data.synth.corpus import SynthOptions, build_synth_corpus
+from unheard.data.synth.parallel_text import parallel_text_path, read_parallel_text
+from unheard.decoding.hypotheses import read_hypotheses
+from unheard.evaluation.files import evaluate_files
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    options = SynthOptions(languages=("es", "ca"), per_language=30, seed=3)
+    return build_synth_corpus(tmp_path_factory.mktemp("synth"), options).out_dir
+
+
+@pytest.mark.parametrize("task", ["asr", "st"])
+def test_chance_draws_another_train_item_of_the_same_kind(corpus, task):
+    tests = {r.id: r for r in read_parallel_text(parallel_text_path(corpus, "ca", "test"))}
+    train = read_parallel_text(parallel_text_path(corpus, "ca", "train"))
+    by_answer = {(r.text if task == "asr" else r.translation): r for r in train}
+    hyps = chance_hypotheses(corpus, "ca", task, seed=0)
+    utterances = read_manifest(corpus / "unheard-synth_ca_test.jsonl.gz")
+    assert [h.id for h in hyps] == [u.id for u in utterances] and len(hyps) >= 5
+    for h, u in zip(hyps, utterances, strict=True):
+        drawn = by_answer[h.hypothesis]  # a training item's rendering...
+        assert drawn.kind == tests[u.id].kind  # ...of the same kind
+        assert drawn.item != tests[u.id].item and h.hypothesis != h.reference
+        assert h.reference == (u.text if task == "asr" else u.translation)
+        assert h.target_language == ("ca" if task == "asr" else "en")
+    # seeded: the same draw again, another with another seed
+    assert chance_hypotheses(corpus, "ca", task, seed=0) == hyps
+    assert chance_hypotheses(corpus, "ca", task, seed=1) != hyps
+
+
+def test_chance_scores_and_tables(corpus, tmp_path):
+    files = write_chance(corpus, ("es", "ca"), tmp_path / "hyps")
+    assert sorted(f.name for f in files) == [
+        "asr_ca.jsonl", "asr_es.jsonl", "st_ca.jsonl", "st_es.jsonl"
+    ]  # fmt: skip
+    assert len(read_hypotheses(files[0])) == len(
+        read_manifest(corpus / "unheard-synth_ca_test.jsonl.gz")
+    )
+    m = evaluate_files(files, tmp_path / "eval", seen=("es",), unseen=("ca",), verbose=False)
+    # chance never gets an answer exactly right; it is in the right language and kind
+    assert m["seen"]["st_exact"] == 0 and m["unseen"]["asr_exact"] == 0
+    assert 0 < m["seen"]["bleu"] < 30 and m["unseen"]["wer"] > 40
+    table = language_table(m, m, ("es",), ("ca",)).splitlines()
+    assert table[0].startswith("| language | ST BLEU | ST exact %")
+    es = m["by_language"]["es"]
+    assert table[2].startswith(f"| es (seen) | {es['bleu']:.1f} [{es['bleu']:.1f}] | 0.0 [0.0]")
+    assert table[3].startswith("| **ca (unseen)** |") and len(table) == 6
+    rows = systems_table({"chance": m}).splitlines()
+    assert rows[2].startswith(f"| chance | {m['seen']['macro']['bleu']:.1f} | ")

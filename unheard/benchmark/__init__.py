@@ -1,0 +1,1 @@
+"""The offline zero-resource benchmark: corpus, tracks, chance baseline, tables."""

@@ -1,0 +1,289 @@
+"""The offline zero-resource benchmark: one protocol, two tracks, each step resumable.
+
+Protocol (the paper's, on the synthetic corpus): train on paired audio of the *seen* languages
+es, fr, it, pt, de, en only; test ASR and ST (into English) in every language, the *unseen* ca
+and nl included. Stage 1 trains the layer mix and adapter on ASR with the LLM frozen; stage 2
+adds LoRA and trains ASR and ST together. Systems:
+
+- ``main``: stage 1 then stage 2;
+- ablations (the paper's): ``no-stage1`` (stage 2 alone, for as many steps as both stages),
+  ``no-lora`` (stage 2 without LoRA), ``st-only`` (stage 2 on ST only);
+- ``chance``: a random item of the right kind in the right language (`chance.py`).
+
+Tracks: ``mini`` (Whisper base → adapter → a small mT5 unheard pretrains on the corpus text) and
+``real-llm`` (Whisper base → adapter → Gemma 3 270M + LoRA). Every step writes its result into
+``OUT`` and is skipped when that result exists, so a killed run continues where it stopped and a
+rerun only rebuilds what is missing. Training runs as ``unheard train`` subprocesses (their own
+checkpoints resume too); all share one encoder-output cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SEEN = ("es", "fr", "it", "pt", "de", "en")
+UNSEEN = ("ca", "nl")
+TASKS = ("asr", "st")
+TRACKS = ("mini", "real-llm")
+ABLATIONS = ("no-stage1", "no-lora", "st-only")
+
+
+def configs_dir() -> Path:
+    """The repository's ``configs/`` folder (the benchmark's recipes live there)."""
+    here = Path(__file__).resolve().parents[2] / "configs"
+    if not here.is_dir():
+        raise FileNotFoundError(
+            f"{here} not found: the benchmark reads its recipes from the repository's configs/; "
+            "run it from a clone of unheard"
+        )
+    return here
+
+
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    """What to run, and how long each part trains."""
+
+    track: str = "mini"
+    per_language: int = 300  # training utterances per language (test: a tenth)
+    text_steps: int = 3000  # mini: text pretraining steps of the mT5
+    mt5: str | None = None  # mini: an already pretrained mT5 folder instead of pretraining
+    stage1_steps: int = 600
+    stage2_steps: int = 400
+    ablations: tuple[str, ...] = ()
+    encoder_cache: bool = True
+    seed: int = 0
+    overrides: tuple[str, ...] = ()  # more ``key=value`` for every training run
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.track not in TRACKS:
+            raise ValueError(f"track must be one of {TRACKS}, got {self.track!r}")
+        unknown = set(self.ablations) - set(ABLATIONS)
+        if unknown:
+            raise ValueError(f"unknown ablation(s) {sorted(unknown)}; known: {ABLATIONS}")
+        if min(self.per_language, self.text_steps, self.stage1_steps, self.stage2_steps) < 1:
+            raise ValueError("per_language and the step counts must be at least 1")
+
+
+@dataclass
+class Benchmark:
+    """Where one track's benchmark lives, and the wall time of each step it ran."""
+
+    out: Path
+    options: BenchmarkOptions
+    log: Callable[[str], None] = print
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def corpus(self) -> Path:
+        return self.out / "corpus"
+
+    @property
+    def llm(self) -> str:
+        if self.options.track == "real-llm":
+            return "google/gemma-3-270m"
+        return self.options.mt5 or str(self.out / "mt5" / "model")
+
+    def system_dir(self, system: str) -> Path:
+        return self.out / "systems" / system
+
+    def _timed(self, name: str, work: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        result = work()
+        self.timings[name] = round(time.perf_counter() - started, 1)
+        self.log(f"[{name}] {self.timings[name]:.0f} s")
+        return result
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def build_corpus(self) -> None:
+        """Synthesize the corpus (kept wavs are reused)."""
+        from unheard.data.synth.corpus import SynthOptions, build_synth_corpus
+
+        options = SynthOptions(
+            languages=(*SEEN, *UNSEEN), per_language=self.options.per_language,
+            seed=self.options.seed,
+        )  # fmt: skip
+        from tqdm import tqdm
+
+        with tqdm(desc="espeak-ng", unit="utt", disable=not self.options.progress) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            self._timed("corpus", lambda: build_synth_corpus(self.corpus, options, progress))
+
+    def pretrain_llm(self) -> None:
+        """Mini track: pretrain the small mT5 on the corpus text unless it exists."""
+        if self.options.track != "mini" or (Path(self.llm) / "config.json").exists():
+            return
+        from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
+
+        text = self.corpus / "text"
+        options = TextPretrainOptions(steps=self.options.text_steps, seed=self.options.seed)
+        self._timed(
+            "pretrain-text",
+            lambda: pretrain_text(
+                [str(text / "*_train.jsonl")], [str(text / "*_dev.jsonl")], self.out / "mt5",
+                options, log=self.log,
+            ),
+        )  # fmt: skip
+
+    def train_system(self, system: str) -> Path:
+        """Train a system's stages (skipping finished ones); returns its final checkpoint."""
+        o = self.options
+        steps = {
+            "main": (o.stage1_steps, o.stage2_steps),
+            "no-stage1": (0, o.stage1_steps + o.stage2_steps),
+            "no-lora": (o.stage1_steps, o.stage2_steps),
+            "st-only": (o.stage1_steps, o.stage2_steps),
+        }[system]
+        extra = {
+            "main": [],
+            "no-stage1": [],
+            "no-lora": ["model.lora.enabled=false"],
+            "st-only": ["data.tasks=[st]"],
+        }[system]
+        stage1 = self.system_dir("main") / "stage1"  # the ablations share main's stage 1
+        if steps[0]:
+            self.train_stage(1, stage1, steps[0], [])
+        stage2 = self.system_dir(system) / "stage2"
+        init = [f"run.init_from={stage1}"] if steps[0] else ["run.init_from=null"]
+        return self.train_stage(2, stage2, steps[1], [*init, *extra])
+
+    def train_stage(self, stage: int, out: Path, steps: int, extra: Sequence[str]) -> Path:
+        """Run ``unheard train`` on the track's stage config into ``out`` (skipped when it
+        finished before; resumed from its checkpoints when it was cut short).
+
+        Returns:
+            The final checkpoint.
+        """
+        final = out / "checkpoints" / f"step-{steps}"
+        if (out / "summary.json").exists() and final.exists():
+            return final
+        track = "mini" if self.options.track == "mini" else "real"
+        config = configs_dir() / track / f"stage{stage}.yaml"
+        data = [str(self.corpus / f"unheard-synth_{lang}_train.jsonl.gz") for lang in SEEN]
+        overrides = [
+            f"model.llm={self.llm}",
+            f"data.train={json.dumps(data)}",
+            f"data.dev={json.dumps([str(self.corpus / 'unheard-synth_*_dev.jsonl.gz')])}",
+            f"run.output_dir={out}",
+            f"run.max_steps={steps}",
+            f"run.seed={self.options.seed}",
+            f"run.progress={str(self.options.progress).lower()}",
+            *(
+                [f"run.encoder_cache={self.out / 'encoder-cache'}"]
+                if self.options.encoder_cache
+                else []
+            ),  # fmt: skip
+            *extra,
+            *self.options.overrides,
+        ]
+        command = [sys.executable, "-m", "unheard", "train", str(config), *overrides]
+        self.log(
+            f"$ unheard train {config.relative_to(configs_dir().parent)} {' '.join(overrides)}"
+        )
+        self._timed(f"{out.parent.name}/stage{stage}", lambda: subprocess.run(command, check=True))
+        return final
+
+    def decode_system(self, system: str, checkpoint: Path) -> list[Path]:
+        """Decode every test set in both tasks (resumable); returns the hypothesis files."""
+        from unheard.decoding.decode_manifest import decode_manifest, load_decoder
+        from unheard.model.encoder_cache import attach_encoder_cache
+
+        hyps = self.system_dir(system) / "hyps"
+        files = [hyps / f"{task}_{lang}.jsonl" for task in TASKS for lang in (*SEEN, *UNSEEN)]
+        done = hyps / "done.json"
+        if done.exists() and json.loads(done.read_text()) == {"checkpoint": str(checkpoint)}:
+            return files
+
+        def work() -> None:
+            model, collator, tokenizer = load_decoder(checkpoint)
+            if self.options.encoder_cache:
+                attach_encoder_cache(model.encoder, str(self.out / "encoder-cache"))
+            for path in files:
+                task, lang = path.stem.split("_")
+                manifest = self.corpus / f"unheard-synth_{lang}_test.jsonl.gz"
+                decode_manifest(
+                    model, collator, tokenizer, manifest, task, path,
+                    progress=self.options.progress,
+                )  # fmt: skip
+            done.write_text(json.dumps({"checkpoint": str(checkpoint)}))
+
+        self._timed(f"{system}/decode", work)
+        return files
+
+    def evaluate_system(
+        self, system: str, files: Sequence[Path], checkpoint: Path | None
+    ) -> dict[str, Any]:
+        """Score a system's hypotheses (against chance: paired bootstrap on the whole set)."""
+        from unheard.evaluation.files import evaluate_files
+
+        return evaluate_files(
+            files, self.system_dir(system) / "eval", seen=SEEN, unseen=UNSEEN,
+            checkpoint=checkpoint, lid_languages=(*SEEN, *UNSEEN), verbose=False,
+        )  # fmt: skip
+
+    def chance(self) -> dict[str, Any]:
+        """Write and score the chance baseline."""
+        from unheard.benchmark.chance import write_chance
+
+        files = write_chance(
+            self.corpus, (*SEEN, *UNSEEN), self.system_dir("chance") / "hyps",
+            seed=self.options.seed,
+        )  # fmt: skip
+        return self.evaluate_system("chance", files, None)
+
+    def run(self) -> dict[str, dict[str, Any]]:
+        """Every step of the track; returns each system's metrics (also in ``results.json``)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.build_corpus()
+        self.pretrain_llm()
+        results = {"chance": self.chance()}
+        for system in ("main", *self.options.ablations):
+            checkpoint = self.train_system(system)
+            files = self.decode_system(system, checkpoint)
+            results[system] = self._timed(
+                f"{system}/evaluate", lambda s=system, f=files, c=checkpoint: self.evaluate_system(s, f, c)
+            )  # fmt: skip
+        summary = {
+            "options": {**self.options.__dict__},
+            "timings_s": self.timings,
+            "systems": {name: _headline(m) for name, m in results.items()},
+        }
+        (self.out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return results
+
+
+def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    keep = ("bleu", "chrf", "st_exact", "wer", "cer", "asr_exact", "language_accuracy")
+    return {
+        group: {k: metrics[group].get(k) for k in keep}
+        for group in ("seen", "unseen")
+        if group in metrics
+    } | {lang: {k: scores.get(k) for k in keep} for lang, scores in metrics["by_language"].items()}
+
+
+def run_benchmark(
+    out: str | os.PathLike[str],
+    options: BenchmarkOptions,
+    log: Callable[[str], None] = print,
+) -> tuple[Benchmark, dict[str, dict[str, Any]]]:
+    """Run (or continue) one track of the benchmark in ``out``.
+
+    Returns:
+        The benchmark (paths, timings) and each system's metrics.
+    """
+    bench = Benchmark(Path(out), options, log)
+    return bench, bench.run()

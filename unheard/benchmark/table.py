@@ -1,0 +1,71 @@
+"""The benchmark's tables in Markdown: per language (seen, then unseen) against chance, and the
+systems (main, ablations, chance) side by side on the seen and unseen groups."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+COLUMNS = (
+    ("bleu", "ST BLEU"),
+    ("st_exact", "ST exact %"),
+    ("wer", "ASR WER %"),
+    ("asr_exact", "ASR exact %"),
+    ("language_accuracy", "right language %"),
+)
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _header(names: Sequence[str]) -> list[str]:
+    return [_row(names), _row(["---", *("---:" for _ in names[1:])])]
+
+
+def language_table(
+    system: Mapping[str, Any],
+    chance: Mapping[str, Any],
+    seen: Sequence[str],
+    unseen: Sequence[str],
+) -> str:
+    """One system per language, each cell ``score [chance]``, with the seen and unseen means.
+
+    Args:
+        system, chance: ``metrics.json`` of the system and of the chance baseline.
+        seen, unseen: the language groups, in display order.
+    """
+    lines = _header(["language", *(name for _, name in COLUMNS)])
+    rows = [(f"{lang} (seen)", system["by_language"][lang], chance["by_language"][lang])
+            for lang in seen]  # fmt: skip
+    rows += [(f"**{lang} (unseen)**", system["by_language"][lang], chance["by_language"][lang])
+             for lang in unseen]  # fmt: skip
+    rows += [
+        (f"mean of {group}", system[group]["macro"], chance[group]["macro"])
+        for group in ("seen", "unseen")
+        if group in system
+    ]
+    for name, scores, base in rows:
+        lines.append(
+            _row([name, *(f"{_num(scores.get(k))} [{_num(base.get(k))}]" for k, _ in COLUMNS)])
+        )
+    return "\n".join(lines)
+
+
+def systems_table(systems: Mapping[str, Mapping[str, Any]]) -> str:
+    """Systems side by side: each metric's mean over the seen and over the unseen languages."""
+    names = ["system"]
+    for _, name in COLUMNS:
+        names += [f"{name} seen", f"{name} unseen"]
+    lines = _header(names)
+    for system, metrics in systems.items():
+        cells = [system]
+        for key, _ in COLUMNS:
+            cells += [_num(metrics[g]["macro"].get(key)) if g in metrics else "–"
+                      for g in ("seen", "unseen")]  # fmt: skip
+        lines.append(_row(cells))
+    return "\n".join(lines)
