@@ -57,3 +57,16 @@ def test_chance_scores_and_tables(corpus, tmp_path):
     assert table[3].startswith("| **ca (unseen)** |") and len(table) == 6
     rows = systems_table({"chance": m}).splitlines()
     assert rows[2].startswith(f"| chance | {m['seen']['macro']['bleu']:.1f} | ")
+
+
+def test_benchmark_options_refuse_unknown_tracks_and_ablations():
+    from unheard.benchmark.run import ABLATIONS, BenchmarkOptions, configs_dir
+
+    assert BenchmarkOptions(ablations=ABLATIONS).ablations == ABLATIONS
+    with pytest.raises(ValueError, match="track must be one of"):
+        BenchmarkOptions(track="huge")
+    with pytest.raises(ValueError, match="unknown ablation"):
+        BenchmarkOptions(ablations=("no-adapter",))
+    # every track has its two stage recipes
+    for track in ("mini", "real"):
+        assert all((configs_dir() / track / f"stage{i}.yaml").is_file() for i in (1, 2))

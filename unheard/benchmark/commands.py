@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--stage1-steps", type=int, default=600)
     p.add_argument("--stage2-steps", type=int, default=400)
     p.add_argument(
-        "--ablations", nargs="*", default=[], choices=("no-stage1", "no-lora", "st-only"),
+        "--ablations", nargs="*", default=[], choices=("no-stage1", "no-lora", "st-only", "text-unseen"),
         help="ablation systems to train too",
     )  # fmt: skip
     p.add_argument("--no-encoder-cache", action="store_true", help="recompute the encoder")
@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
 
 def _benchmark(args: argparse.Namespace) -> int:
     from unheard.benchmark.run import SEEN, UNSEEN, BenchmarkOptions, run_benchmark
-    from unheard.benchmark.table import language_table, systems_table
+    from unheard.benchmark.table import comparison_table, language_table, systems_table
 
     options = BenchmarkOptions(
         track=args.track, per_language=args.per_language, text_steps=args.text_steps,
@@ -54,6 +54,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         language_table(results["main"], results["chance"], SEEN, UNSEEN),
         "\nSystems (mean over languages):\n",
         systems_table(results),
+        "\nAgainst main (paired bootstrap, same utterances; bold: p < 0.05):\n",
+        comparison_table(results),
         f"\nWall time per step (s): {bench.timings}\n",
     ]
     text = "\n".join(tables)

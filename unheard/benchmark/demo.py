@@ -55,7 +55,9 @@ def run_demo(
         log: where lines go.
 
     Returns:
-        ``{"metrics": {"shipped": …, "chance": …}, "short_run": {…}, "seconds": …}``.
+        ``{"metrics": {"shipped": …, "chance": …}, "short_run": {…}, "seconds": …,
+        "timings": {step: seconds}}`` (``timings`` lists only the steps that ran: a rerun skips
+        decoding and training).
 
     Raises:
         FileNotFoundError: if the shipped checkpoint is missing.
@@ -101,7 +103,7 @@ def run_demo(
             log(line)
     seconds = time.perf_counter() - started
     log(f"\ndone in {seconds:.0f} s; everything is in {bench.out}")
-    return {"metrics": metrics, "short_run": short, "seconds": seconds}
+    return {"metrics": metrics, "short_run": short, "seconds": seconds, "timings": bench.timings}
 
 
 def sample_lines(bench: Benchmark, system: str, language: str, count: int) -> list[str]:

@@ -7,7 +7,10 @@ adds LoRA and trains ASR and ST together. Systems:
 
 - ``main``: stage 1 then stage 2;
 - ablations (the paper's): ``no-stage1`` (stage 2 alone, for as many steps as both stages),
-  ``no-lora`` (stage 2 without LoRA), ``st-only`` (stage 2 on ST only);
+  ``no-lora`` (stage 2 without LoRA), ``st-only`` (stage 2 on ST only); and beyond the paper,
+  ``text-unseen``: stage 2 with text-only ca and nl examples mixed in (translation into English
+  and denoising, from the corpus's training text: text in an unseen language is allowed);
+- each ablation is compared with ``main`` by paired bootstrap on the same test utterances;
 - ``chance``: a random item of the right kind in the right language (`chance.py`).
 
 Tracks: ``mini`` (Whisper base → adapter → a small mT5 unheard pretrains on the corpus text) and
@@ -33,7 +36,7 @@ SEEN = ("es", "fr", "it", "pt", "de", "en")
 UNSEEN = ("ca", "nl")
 TASKS = ("asr", "st")
 TRACKS = ("mini", "real-llm")
-ABLATIONS = ("no-stage1", "no-lora", "st-only")
+ABLATIONS = ("no-stage1", "no-lora", "st-only", "text-unseen")
 
 
 def configs_dir() -> Path:
@@ -147,12 +150,18 @@ class Benchmark:
             "no-stage1": (0, o.stage1_steps + o.stage2_steps),
             "no-lora": (o.stage1_steps, o.stage2_steps),
             "st-only": (o.stage1_steps, o.stage2_steps),
+            "text-unseen": (o.stage1_steps, o.stage2_steps),
         }[system]
         extra = {
             "main": [],
             "no-stage1": [],
             "no-lora": ["model.lora.enabled=false"],
             "st-only": ["data.tasks=[st]"],
+            "text-unseen": [
+                f"data.text={json.dumps([str(self.corpus / 'text' / '*_train.jsonl')])}",
+                f"data.text_languages={json.dumps(list(UNSEEN))}",
+                f"data.test={json.dumps([str(self.corpus / 'unheard-synth_*_test.jsonl.gz')])}",
+            ],
         }[system]
         stage1 = self.system_dir("main") / "stage1"  # the ablations share main's stage 1
         if steps[0]:
@@ -225,13 +234,19 @@ class Benchmark:
         return files
 
     def evaluate_system(
-        self, system: str, files: Sequence[Path], checkpoint: Path | None
+        self, system: str, files: Sequence[Path], checkpoint: Path | None, compare: str = ""
     ) -> dict[str, Any]:
-        """Score a system's hypotheses (against chance: paired bootstrap on the whole set)."""
+        """Score a system's hypotheses; with ``compare`` (a system already decoded), also paired
+        bootstrap tests against it on the same utterances."""
         from unheard.evaluation.files import evaluate_files
 
+        baseline = None
+        if compare:
+            baseline = self.system_dir(compare) / "all-hyps.jsonl"
+            hyps = sorted((self.system_dir(compare) / "hyps").glob("*_*.jsonl"))
+            baseline.write_text("".join(p.read_text(encoding="utf-8") for p in hyps))
         return evaluate_files(
-            files, self.system_dir(system) / "eval", seen=SEEN, unseen=UNSEEN,
+            files, self.system_dir(system) / "eval", seen=SEEN, unseen=UNSEEN, compare=baseline,
             checkpoint=checkpoint, lid_languages=(*SEEN, *UNSEEN), verbose=False,
         )  # fmt: skip
 
@@ -254,9 +269,11 @@ class Benchmark:
         for system in ("main", *self.options.ablations):
             checkpoint = self.train_system(system)
             files = self.decode_system(system, checkpoint)
+            compare = "" if system == "main" else "main"
             results[system] = self._timed(
-                f"{system}/evaluate", lambda s=system, f=files, c=checkpoint: self.evaluate_system(s, f, c)
-            )  # fmt: skip
+                f"{system}/evaluate",
+                lambda s=system, f=files, c=checkpoint, b=compare: self.evaluate_system(s, f, c, b),
+            )
         summary = {
             "options": {**self.options.__dict__},
             "timings_s": self.timings,

@@ -69,3 +69,27 @@ def systems_table(systems: Mapping[str, Mapping[str, Any]]) -> str:
                       for g in ("seen", "unseen")]  # fmt: skip
         lines.append(_row(cells))
     return "\n".join(lines)
+
+
+def comparison_table(systems: Mapping[str, Mapping[str, Any]], against: str = "main") -> str:
+    """Each system against ``against`` by paired bootstrap: pooled ST BLEU and ASR WER on the
+    seen and unseen languages, ``system − baseline (p)``, p < 0.05 in bold."""
+    names = ["system"]
+    for group in ("seen", "unseen"):
+        names += [f"ST BLEU Δ {group}", f"ASR WER Δ {group}"]
+    lines = _header(names)
+    for system, metrics in systems.items():
+        comparison = metrics.get("comparison")
+        if system == against or not comparison:
+            continue
+        cells = [f"{system} vs {against}"]
+        for group in ("seen", "unseen"):
+            for metric in ("bleu", "wer"):
+                test = (comparison.get(group) or {}).get(metric)
+                if test is None:
+                    cells.append("–")
+                    continue
+                text = f"{test['difference']:+.1f} (p {test['p_value']:.3f})"
+                cells.append(f"**{text}**" if test["p_value"] < 0.05 else text)
+        lines.append(_row(cells))
+    return "\n".join(lines)
