@@ -35,8 +35,8 @@ def one_torch_thread():
 @pytest.fixture(scope="session")
 def checkpoint(tiny_models, tmp_path_factory):
     config = tiny_models("whisper", "mt5")
-    model = build_speech_llm(config)
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # before building: the adapter's initial weights must not depend on
+    model = build_speech_llm(config)  # what other tests drew from the global generator
     with torch.no_grad():  # perturb the trained parts so that the model writes something
         for p in model.parameters():
             if p.requires_grad:
