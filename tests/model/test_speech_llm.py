@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from speech_setup import setup_speech_llm
 
-from unheard.build import build_speech_llm, load_tokenizer
-from unheard.data.collate import Example, SpeechCollator
-from unheard.data.features import feature_extractor_for
+from unheard.build import build_speech_llm
+from unheard.data.collate import Example
 from unheard.model.lora import is_lora_parameter
 from unheard.tiny import ENCODERS, LLMS
-
-
-def _setup(config):
-    torch.manual_seed(0)
-    model = build_speech_llm(config)
-    # the adapter starts random; give LoRA B non-zero values so LoRA changes the logits
-    with torch.no_grad():
-        for name, p in model.llm.named_parameters():
-            if ".lora_B." in name:
-                p.normal_(0, 0.02)
-    tokenizer = load_tokenizer(config)
-    collator = SpeechCollator(
-        tokenizer, feature_extractor_for(model.encoder.model.config), model.is_encoder_decoder
-    )
-    return model.eval(), collator, tokenizer
 
 
 def _examples(clips):
@@ -41,7 +26,7 @@ def _examples(clips):
 @pytest.mark.parametrize("llm", ["mt5", "qwen2"])
 @pytest.mark.parametrize("encoder", ["whisper", "w2v-bert"])
 def test_padding_does_not_change_results(encoder, llm, tiny_models, clips):
-    model, collator, _ = _setup(tiny_models(encoder, llm))
+    model, collator, _ = setup_speech_llm(tiny_models(encoder, llm))
     examples = _examples(clips)
     # the short clip cut to 4 lengths one encoder frame (20 ms) apart, so the padding starts at
     # every phase of the adapter's stride-4 conv; each is padded to the longest clip in the batch
@@ -77,7 +62,7 @@ def test_padding_does_not_change_results(encoder, llm, tiny_models, clips):
 @pytest.mark.parametrize("llm", LLMS)
 @pytest.mark.parametrize("encoder", ENCODERS)
 def test_forward_backward_generate_and_gradients(encoder, llm, tiny_models, clips):
-    model, collator, tokenizer = _setup(tiny_models(encoder, llm))
+    model, collator, tokenizer = setup_speech_llm(tiny_models(encoder, llm))
     model.train()
     batch = collator(_examples(clips))
     out = model(**batch)
@@ -107,7 +92,7 @@ def test_forward_backward_generate_and_gradients(encoder, llm, tiny_models, clip
 
 @pytest.mark.parametrize("llm", ["mt5", "llama"])
 def test_batched_greedy_equals_one_at_a_time(llm, tiny_models, clips):
-    model, collator, tokenizer = _setup(tiny_models("whisper", llm))
+    model, collator, tokenizer = setup_speech_llm(tiny_models("whisper", llm))
     examples = [
         Example(e.id, e.audio, e.task, e.language, e.target_language, None)
         for e in _examples(clips)
@@ -120,7 +105,7 @@ def test_batched_greedy_equals_one_at_a_time(llm, tiny_models, clips):
 
 
 def test_frozen_encoder_stores_no_graph(tiny_models, clips):
-    model, collator, _ = _setup(tiny_models("w2v-bert", "mt5"))
+    model, collator, _ = setup_speech_llm(tiny_models("w2v-bert", "mt5"))
     model.train()
     batch = collator(_examples(clips))
     enc = model.encoder(batch["features"], batch["feature_mask"])
@@ -132,7 +117,7 @@ def test_half_precision_frozen_parts_train_in_fp32(tiny_models, clips):
     from dataclasses import replace
 
     config = replace(tiny_models("whisper", "qwen2"), dtype="bfloat16")
-    model, collator, _ = _setup(config)
+    model, collator, _ = setup_speech_llm(config)
     assert next(model.encoder.parameters()).dtype == torch.bfloat16
     assert model.adapter.conv1.weight.dtype == torch.float32  # trained parts stay fp32
     lora = [p for n, p in model.llm.named_parameters() if ".lora_" in n]
@@ -147,7 +132,9 @@ def test_half_precision_frozen_parts_train_in_fp32(tiny_models, clips):
 def test_trainable_encoder_ablation_gets_gradients(tiny_models, clips):
     from dataclasses import replace
 
-    model, collator, _ = _setup(replace(tiny_models("whisper", "mt5"), encoder_trainable=True))
+    model, collator, _ = setup_speech_llm(
+        replace(tiny_models("whisper", "mt5"), encoder_trainable=True)
+    )
     model.train()
     assert model.encoder.model.training
     model(**collator(_examples(clips))).loss.backward()
@@ -161,7 +148,7 @@ def test_whisper_real_length_matches_the_window_and_ignores_padding(tiny_models,
     from unheard.data.features import extract_features
     from unheard.model.encoder import SpeechEncoder
 
-    model, collator, _ = _setup(tiny_models("whisper", "mt5"))
+    model, collator, _ = setup_speech_llm(tiny_models("whisper", "mt5"))
     real = SpeechEncoder(model.encoder.model, whisper_real_length=True)
     extractor = collator.feature_extractor
     # a clip filling the whole window: the two paths are the same computation
@@ -185,7 +172,7 @@ def test_whisper_real_length_matches_the_window_and_ignores_padding(tiny_models,
 
 @pytest.mark.parametrize("llm", ["qwen2", "gemma3"])
 def test_answer_logits_only_gives_the_same_loss_and_gradients(llm, tiny_models, clips):
-    model, collator, _ = _setup(tiny_models("whisper", llm))
+    model, collator, _ = setup_speech_llm(tiny_models("whisper", llm))
     batch = collator(_examples(clips))
     full = model(**batch)
     full.loss.backward()

@@ -6,26 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from speech_setup import setup_speech_llm
 
-from unheard.build import build_speech_llm, load_tokenizer
-from unheard.data.collate import Example, SpeechCollator, TextExample
-from unheard.data.features import feature_extractor_for
+from unheard.data.collate import Example, TextExample
 from unheard.model.speech_llm import pack_segments
-
-
-def _setup(config):
-    torch.manual_seed(0)
-    model = build_speech_llm(config)
-    with torch.no_grad():  # non-zero LoRA B, so that LoRA takes part
-        for name, p in model.llm.named_parameters():
-            if ".lora_B." in name:
-                p.normal_(0, 0.02)
-    tokenizer = load_tokenizer(config)
-    collator = SpeechCollator(
-        tokenizer, feature_extractor_for(model.encoder.model.config), model.is_encoder_decoder
-    )
-    return model.eval(), collator, tokenizer
-
 
 TEXTS = [
     TextExample("t0", "uno dos tres", "translate", "es", "en", "one two three"),
@@ -42,7 +26,7 @@ def _speech(clips):
 
 @pytest.mark.parametrize("llm", ["mt5", "qwen2", "gemma3"])
 def test_a_text_example_is_the_llm_reading_its_own_embeddings_of_the_prompt(llm, tiny_models):
-    model, collator, tokenizer = _setup(tiny_models("whisper", llm))
+    model, collator, tokenizer = setup_speech_llm(tiny_models("whisper", llm))
     batch = collator(TEXTS)
     assert "features" not in batch and "speech_rows" not in batch  # no audio, no encoder
     table = model.llm.get_input_embeddings()
@@ -79,7 +63,7 @@ def test_a_text_example_is_the_llm_reading_its_own_embeddings_of_the_prompt(llm,
 
 @pytest.mark.parametrize("llm", ["mt5", "qwen2"])
 def test_a_mixed_batch_gives_the_token_weighted_mean_of_its_parts(llm, tiny_models, clips):
-    model, collator, _ = _setup(tiny_models("w2v-bert", llm))
+    model, collator, _ = setup_speech_llm(tiny_models("w2v-bert", llm))
     speech, texts = _speech(clips), TEXTS
     mixed = [texts[0], speech[0], texts[1], speech[1]]  # text rows between speech rows
     batch = collator(mixed)
@@ -101,7 +85,7 @@ def test_a_mixed_batch_gives_the_token_weighted_mean_of_its_parts(llm, tiny_mode
 
 
 def test_gradients_reach_the_adapter_from_speech_only(tiny_models, clips):
-    model, collator, _ = _setup(tiny_models("whisper", "mt5"))
+    model, collator, _ = setup_speech_llm(tiny_models("whisper", "mt5"))
     model.train()
     model(**collator(TEXTS)).loss.backward()
     assert all(p.grad is None for p in [*model.adapter.parameters(), *model.layer_mix.parameters()])
@@ -113,7 +97,7 @@ def test_gradients_reach_the_adapter_from_speech_only(tiny_models, clips):
 
 
 def test_batched_greedy_of_a_mixed_batch_equals_one_at_a_time(tiny_models, clips):
-    model, collator, tokenizer = _setup(tiny_models("whisper", "llama"))
+    model, collator, tokenizer = setup_speech_llm(tiny_models("whisper", "llama"))
     mixed = [*TEXTS, *_speech(clips)]
     mixed = [type(e)(**{**e.__dict__, "target": None}) for e in mixed]
     kwargs = dict(max_new_tokens=6, pad_token_id=tokenizer.pad_token_id, eos_token_id=-1)
