@@ -37,7 +37,7 @@ from unheard.data.features import SAMPLE_RATE, feature_extractor_for
 from unheard.decoding.decode import DecodeOptions, decode
 from unheard.model.lora import LoraOptions
 from unheard.recipes.slice import load_examples
-from unheard.tiny import encoder_config, llm_config, train_tokenizer
+from unheard.tiny import encoder_config, llm_config, perturb_trained, train_tokenizer
 
 WIDTH, LAYERS = 256, 4
 TARGET = 3.0  # the target speed-up at batch 16
@@ -82,10 +82,7 @@ def main() -> int:
         config = build(Path(tmp) / "models", [e.target or "" for e in examples] * 8)
         model = build_speech_llm(config)
         torch.manual_seed(1)
-        with torch.no_grad():
-            for p in model.parameters():
-                if p.requires_grad:
-                    p.add_(torch.randn_like(p) * 0.5)
+        perturb_trained(model)  # so that the model writes something
         model.eval()
         tokenizer = load_tokenizer(config)
         collator = SpeechCollator(

@@ -36,6 +36,7 @@ from unheard.data.manifest import read_manifest
 from unheard.serving.api import load
 from unheard.serving.batcher import BatchOptions
 from unheard.serving.server import ServerOptions, create_app, serve_in_background
+from unheard.tiny import perturb_trained
 
 sys.path.insert(0, str(Path(__file__).parent))
 from decode import build  # noqa: E402 — the decoding benchmark's model, shared
@@ -48,10 +49,7 @@ def make_checkpoint(directory: Path, texts: list[str]) -> Path:
     config = build(directory / "models", texts)
     model = build_speech_llm(config)
     torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.5)
+    perturb_trained(model)  # so that the model writes something
     return save_checkpoint(model, config, directory / "checkpoint")
 
 

@@ -180,6 +180,15 @@ def make_tiny_models(
 TINY_SCHEME = "tiny:"
 
 
+def perturb_trained(model: torch.nn.Module, scale: float = 0.5) -> None:
+    """Add Gaussian noise (std ``scale``, from torch's global generator) to every trained
+    parameter, so that an untrained tiny model writes varied text instead of stopping at once."""
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * scale)
+
+
 def tiny_text() -> list[str]:
     """The fixed text the ``tiny:`` LLMs' tokenizer is trained on: number words 0-99 in the
     espeak corpus languages and every prompt, so tiny runs tokenise their data sensibly."""

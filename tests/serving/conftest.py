@@ -18,6 +18,7 @@ from unheard.build import build_speech_llm
 from unheard.checkpoint import save_checkpoint
 from unheard.data.espeak import synthesize
 from unheard.decoding.decode import DecodeOptions
+from unheard.tiny import perturb_trained
 
 # short answers keep the tests fast: at most 6 + 2 tokens per second of audio
 OPTIONS = DecodeOptions(length_base=6, tokens_per_second=2)
@@ -37,10 +38,7 @@ def checkpoint(tiny_models, tmp_path_factory):
     config = tiny_models("whisper", "mt5")
     torch.manual_seed(0)  # before building: the adapter's initial weights must not depend on
     model = build_speech_llm(config)  # what other tests drew from the global generator
-    with torch.no_grad():  # perturb the trained parts so that the model writes something
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.5)
+    perturb_trained(model)  # so that the model writes something
     return save_checkpoint(model, config, tmp_path_factory.mktemp("serving") / "checkpoint")
 
 
