@@ -203,7 +203,7 @@ class Benchmark:
         self.log(
             f"$ unheard train {config.relative_to(configs_dir().parent)} {' '.join(overrides)}"
         )
-        self._timed(f"{out.parent.name}/stage{stage}", lambda: subprocess.run(command, check=True))
+        self._timed(f"{out.parent.name}/stage{stage}", lambda: _run(command))
         return final
 
     def decode_system(self, system: str, checkpoint: Path) -> list[Path]:
@@ -281,6 +281,15 @@ class Benchmark:
         }
         (self.out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
         return results
+
+
+def _run(command: Sequence[str]) -> None:
+    done = subprocess.run(command)
+    if done.returncode:
+        raise RuntimeError(
+            f"unheard train exited with {done.returncode} (its output is above); rerun the "
+            "benchmark to resume from its last checkpoint"
+        )
 
 
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
