@@ -25,7 +25,12 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import MT5Config, MT5ForConditionalGeneration, PreTrainedTokenizerBase
 
-from unheard.recipes.state import optimizer_from_flat, optimizer_to_flat
+from unheard.recipes.state import (
+    optimizer_from_flat,
+    optimizer_to_flat,
+    python_rng_from_json,
+    python_rng_to_json,
+)
 from unheard.tiny import train_tokenizer
 
 TRANSLATE = "translate to English: "
@@ -279,7 +284,7 @@ def _save_state(
     save_file(tensors, str(tmp / "optimizer.safetensors"))
     state = {
         "step": step, "optimizer": meta, "scheduler": scheduler.state_dict(),
-        "python_rng": _lists(rng.getstate()), "options": asdict(options),
+        "python_rng": python_rng_to_json(rng.getstate()), "options": asdict(options),
     }  # fmt: skip
     (tmp / "state.json").write_text(json.dumps(state))
     shutil.rmtree(directory, ignore_errors=True)
@@ -311,7 +316,7 @@ def _resume(
     torch.set_rng_state(tensors.pop("torch_rng"))
     optimizer.load_state_dict(optimizer_from_flat(tensors, state["optimizer"]))
     scheduler.load_state_dict(state["scheduler"])
-    rng.setstate(_tuples(state["python_rng"]))
+    rng.setstate(python_rng_from_json(state["python_rng"]))
     log(f"resumed from {directory} at step {state['step']}")
     return int(state["step"])
 
@@ -319,14 +324,6 @@ def _resume(
 def _training_options(options: dict[str, Any]) -> dict[str, Any]:
     # what changes the trained model; checkpoint and probe cadence may differ on resume
     return {k: v for k, v in options.items() if k not in ("save_every", "probe_every")}
-
-
-def _lists(value: Any) -> Any:
-    return [_lists(v) for v in value] if isinstance(value, tuple | list) else value
-
-
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def _pad(pairs: list[tuple[list[int], list[int]]], pad: int) -> dict[str, torch.Tensor]:

@@ -67,7 +67,7 @@ def save_training_checkpoint(
             state=state,
             rng={
                 "numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
-                "python": _jsonable(random.getstate()),
+                "python": python_rng_to_json(random.getstate()),
             },
         )
         save_file(tensors, str(tmp / STATE_TENSORS))
@@ -95,8 +95,7 @@ def load_training_state(
     np.random.set_state(
         (name, tensors["rng.numpy.keys"].numpy().astype(np.uint32), pos, has_gauss, cached)
     )
-    version, internal, gauss = meta["rng"]["python"]
-    random.setstate((version, tuple(internal), gauss))
+    random.setstate(python_rng_from_json(meta["rng"]["python"]))
     return meta["state"]
 
 
@@ -152,10 +151,16 @@ def optimizer_from_flat(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    return value
+def python_rng_to_json(state: tuple) -> list:
+    """A ``random.getstate()`` value as JSON lists."""
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def python_rng_from_json(value: list) -> tuple:
+    """The ``random.setstate()`` value `python_rng_to_json` wrote."""
+    version, internal, gauss = value
+    return (version, tuple(internal), gauss)
 
 
 def resolve_init(path: Path) -> Path:
