@@ -71,8 +71,7 @@ def run_demo(
             "with `unheard demo --export runs/benchmark/mini`"
         )
     options = BenchmarkOptions(
-        track="mini", per_language=per_language, mt5=str(assets / "mt5"),
-        stage1_steps=max(1, train_steps), progress=progress,
+        track="mini", per_language=per_language, mt5=str(assets / "mt5"), progress=progress,
     )  # fmt: skip
     bench = Benchmark(Path(out), options, log)
     bench.out.mkdir(parents=True, exist_ok=True)
