@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from num2words import num2words
 
 from unheard.build import build_speech_llm, load_tokenizer
 from unheard.config import ModelConfig
+from unheard.model.lora import LoraOptions
 from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text, span_corrupt
 
 
@@ -96,3 +98,99 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
         pretrain_text([str(path)], [str(path)], tmp_path / "other", options, stop_at_first_probe)
     with pytest.raises(ValueError, match="other options"):
         pretrain_text([str(path)], [str(path)], tmp_path / "other", changed, log=print)
+
+
+@pytest.fixture(scope="module")
+def instruction_tuned(tmp_path_factory):
+    """A small mT5 pretrained on "translate to English:" alone, and a copy instruction-tuned
+    from it (`init`, `instruct_share`), on one- and two-word Spanish sequences of eight words."""
+    root = tmp_path_factory.mktemp("instruct")
+    rng = random.Random(0)
+    spanish = ["uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho"]
+    english = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+    rows = []
+    for n in range(400):  # one or two words: 72 distinct items, so dev repeats train items; the
+        # test is about following the prompt (copy vs translate), not about generalising
+        picked = rng.sample(range(8), rng.choice([1, 2]))
+        rows.append({"id": f"es-seq-{n}", "item": f"seq-{n}", "kind": "seq", "language": "es",
+                     "text": " ".join(spanish[i] for i in picked),
+                     "translation": " ".join(english[i] for i in picked)})  # fmt: skip
+    (root / "text").mkdir()
+    train, dev = root / "text/es_train.jsonl", root / "text/es_test.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows[:360]))
+    dev.write_text("".join(json.dumps(r) + "\n" for r in rows[360:]))
+    size = {"d_model": 64, "d_ff": 128, "layers": 2, "vocab_size": 200, "eval_per_language": 40}
+    base = TextPretrainOptions(steps=60, batch_size=32, warmup_steps=5, denoise_share=0, **size)
+    before = pretrain_text([str(train)], [str(dev)], root / "base", base, log=print)
+    tuned = TextPretrainOptions(
+        steps=300, batch_size=32, warmup_steps=5, denoise_share=0, instruct_share=0.8,
+        init=str(root / "base/model"), lr=3e-3, **size,
+    )  # fmt: skip
+    lines = []
+    after = pretrain_text([str(train)], [str(dev)], root / "tuned", tuned, lines.append)
+    return root, before, after, lines
+
+
+def test_instruction_tuning_from_a_saved_model_teaches_it_to_follow_the_speech_prompts(
+    instruction_tuned,
+):
+    """A model pretrained on "translate to English:" alone cannot answer "Transcribe the audio.
+    <text>" with the text; tuned from it on instruction examples, it can."""
+    from transformers import MT5ForConditionalGeneration
+
+    from unheard.recipes.pretrain_text import translation_probe
+
+    root, before, after, lines = instruction_tuned
+    assert any(f"from {root / 'base/model'}" in line for line in lines)
+    assert "asr_prompt_exact_match" not in before  # instruction probes only when tuned on them
+    config = ModelConfig(encoder="tiny:whisper", llm=str(root / "base/model"))
+    tokenizer = load_tokenizer(config)
+    tuned_config = ModelConfig(encoder="tiny:whisper", llm=str(root / "tuned/model"))
+    assert load_tokenizer(tuned_config).get_vocab() == tokenizer.get_vocab()  # the init's, kept
+    base_model = MT5ForConditionalGeneration.from_pretrained(str(root / "base/model"))
+    held = [json.loads(line) for line in (root / "text/es_test.jsonl").read_text().splitlines()]
+    copied_before = translation_probe(base_model, tokenizer, held, 40, task="asr")["es"]
+    print("transcribe-prompt exact match before", copied_before, "after", after)
+    assert copied_before <= 0.1
+    assert after["asr_prompt_exact_match"]["es"] >= 0.5
+    assert after["st_prompt_exact_match"]["es"] >= 0.5
+    assert after["translate_prompt_exact_match"]["es"] >= 0.5
+
+
+def test_the_speech_llm_text_path_answers_as_its_llm_does_alone(instruction_tuned):
+    """The benchmark's text probe (the SpeechLLM reading text where audio goes, through the
+    collator) gives the very answers of the bare mT5 given the same prompt tokenized by the
+    pretraining's instruction examples: one tokenization, and untrained LoRA changes nothing."""
+    from transformers import AutoTokenizer, MT5ForConditionalGeneration
+
+    from unheard.benchmark.text_probe import text_probe
+    from unheard.checkpoint import save_checkpoint
+    from unheard.data.collate import TextExample
+    from unheard.data.prompts import Prompts
+    from unheard.decoding.decode import decode_text
+    from unheard.decoding.decode_manifest import load_decoder
+    from unheard.recipes.text_tasks import Instructions, pad_pairs, token_ids
+
+    root = instruction_tuned[0]
+    llm = str(root / "tuned/model")
+    config = ModelConfig(encoder="tiny:whisper", llm=llm, lora=LoraOptions(r=4, alpha=8))
+    save_checkpoint(build_speech_llm(config), config, root / "checkpoint")
+    held = [json.loads(line) for line in (root / "text/es_test.jsonl").read_text().splitlines()]
+    model, collator, tokenizer = load_decoder(root / "checkpoint")
+    examples = [TextExample(r["id"], r["text"], "translate", "es", "en", None) for r in held]
+    through_speech_llm = decode_text(model, collator, tokenizer, examples, batch_size=7)
+
+    bare = MT5ForConditionalGeneration.from_pretrained(llm).eval()
+    tokenizer = AutoTokenizer.from_pretrained(llm)
+    template = Prompts().templates["translate"]
+    instruct = Instructions(tokenizer)
+    inputs = [instruct.pair("translate", template, token_ids(tokenizer, r["text"]), [])[0]
+              for r in held]  # fmt: skip
+    batch = pad_pairs([(ids, [0]) for ids in inputs], tokenizer.pad_token_id)
+    out = bare.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                        max_new_tokens=32, do_sample=False)  # fmt: skip
+    alone = [h.strip() for h in tokenizer.batch_decode(out, skip_special_tokens=True)]
+    assert through_speech_llm == alone
+    right = sum(h == r["translation"] for h, r in zip(alone, held, strict=True))
+    scores = text_probe(root / "checkpoint", root, ["es"], per_language=40)
+    assert scores["es"]["n"] == 40 and scores["es"]["exact"] >= 100 * right / 40 >= 50

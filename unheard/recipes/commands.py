@@ -38,6 +38,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     text.add_argument(
         "--denoise-share", type=float, default=0.4, help="share of denoising examples"
     )
+    text.add_argument(
+        "--instruct-share",
+        type=float,
+        default=0.0,
+        help="share of instruction examples in the speech tasks' prompts (transcribe → the text, "
+        "translate → English), the text where the audio goes",
+    )
+    text.add_argument(
+        "--init", help="start from this saved model and its tokenizer (e.g. instruction tuning)"
+    )
+    text.add_argument("--warmup-steps", type=int, default=200)
     text.add_argument("--save-every", type=int, default=250, help="steps between checkpoints")
     text.add_argument("--probe-every", type=int, default=500, help="steps between probes (0: off)")
     text.add_argument("--seed", type=int, default=0)
@@ -50,8 +61,8 @@ def _pretrain_text(args: argparse.Namespace) -> int:
     options = TextPretrainOptions(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, d_model=args.d_model,
         d_ff=4 * args.d_model, layers=args.layers, vocab_size=args.vocab_size, seed=args.seed,
-        denoise_share=args.denoise_share, save_every=args.save_every,
-        probe_every=args.probe_every,
+        denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,
+        warmup_steps=args.warmup_steps, save_every=args.save_every, probe_every=args.probe_every,
     )  # fmt: skip
     metrics = pretrain_text(args.train, args.dev, args.out, options)
     print(json.dumps(metrics.get("translation_exact_match", {})))

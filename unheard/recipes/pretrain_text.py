@@ -1,10 +1,15 @@
 """Text-only pretraining of a small mT5 (``MT5ForConditionalGeneration``) for the offline
 benchmark's *mini* track: it stands in for mT0's multilingual knowledge at a size this CPU trains.
 
-Two tasks, mixed: translation of every language into English (``translate to English: …``) and
-T5 span-corruption denoising in every language, the unseen ones included (text in them is
-allowed; paired audio is not). The model and its SentencePiece tokenizer are written with
-``save_pretrained``, so a SpeechLLM config loads them exactly as it would load ``bigscience/mt0-xl``.
+Mixed tasks: translation of every language into English (``translate to English: …``), T5
+span-corruption denoising in every language, the unseen ones included (text in them is allowed;
+paired audio is not), and — the analogue of mT0's prompted multitask fine-tuning of mT5 on xP3 —
+*instruction* examples written with the speech tasks' own prompt pools, the text where the audio
+goes: "Transcribe the audio. <text>" → the text (so the LLM writes every language) and "Translate
+the audio into English. <text>" → its translation. A run can start from an earlier one's model
+(``init``) with a fresh schedule: pretraining, then instruction tuning, as mT5 → mT0. The model and
+its SentencePiece tokenizer are written with ``save_pretrained``, so a SpeechLLM config loads them
+exactly as it would load ``bigscience/mt0-xl``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import math
 import random
 import shutil
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,18 +27,33 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import MT5Config, MT5ForConditionalGeneration, PreTrainedTokenizerBase
+from transformers import (
+    AutoTokenizer,
+    MT5Config,
+    MT5ForConditionalGeneration,
+    PreTrainedTokenizerBase,
+)
 
+from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
 from unheard.recipes.state import (
     optimizer_from_flat,
     optimizer_to_flat,
     python_rng_from_json,
     python_rng_to_json,
 )
+from unheard.recipes.text_tasks import (
+    INSTRUCTION_TASKS,
+    SENTINELS,
+    TRANSLATE,
+    Instructions,
+    pad_pairs,
+    span_corrupt,
+    token_ids,
+    translation_probe,
+)
 from unheard.tiny import train_tokenizer
 
-TRANSLATE = "translate to English: "
-SENTINELS = 32  # <extra_id_0..31>
+__all__ = ["TextPretrainOptions", "pretrain_text", "read_text", "span_corrupt", "translation_probe"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +69,12 @@ class TextPretrainOptions:
     batch_size: int = 64
     lr: float = 1e-3  # AdamW peak, linear warmup then cosine decay
     warmup_steps: int = 200
-    denoise_share: float = 0.4  # share of denoising examples; the rest is translation
+    denoise_share: float = 0.4  # share of span-corruption examples
+    # share of instruction examples (`INSTRUCTION_TASKS`, a third each): the speech tasks' prompts
+    # with the text for the audio (transcribe → the text, translate → English) and the text-only
+    # translate prompts; the rest of the batch is "translate to English:" translation
+    instruct_share: float = 0.0
+    init: str | None = None  # start from this saved model and tokenizer (a fresh schedule)
     noise_density: float = 0.15  # share of tokens masked by span corruption
     mean_span: float = 3.0  # mean masked span length in tokens
     dropout: float = 0.0  # off: a short run on a small corpus is under-fitted, not over-fitted
@@ -63,8 +87,11 @@ class TextPretrainOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not 0 <= self.denoise_share <= 1:
-            raise ValueError(f"denoise_share must be in [0, 1], got {self.denoise_share}")
+        shares = (self.denoise_share, self.instruct_share)
+        if min(shares) < 0 or sum(shares) > 1:
+            raise ValueError(
+                f"denoise_share and instruct_share must be >= 0 and sum to <= 1, got {shares}"
+            )
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("steps, batch_size and lr must be positive")
 
@@ -84,44 +111,6 @@ def read_text(patterns: Sequence[str]) -> list[dict[str, Any]]:
             with open(path, encoding="utf-8") as f:
                 records.extend(json.loads(line) for line in f if line.strip())
     return records
-
-
-def span_corrupt(
-    ids: list[int], sentinels: list[int], rng: random.Random, density: float, mean_span: float
-) -> tuple[list[int], list[int]]:
-    """T5 span corruption of one token sequence.
-
-    Returns:
-        ``(input_ids, target_ids)``: the input with each masked span replaced by a sentinel, and
-        the target listing each sentinel followed by the tokens it replaced, then a final
-        sentinel (no EOS; the caller adds it).
-    """
-    n = len(ids)
-    masked = max(1, round(n * density))
-    spans = max(1, min(len(sentinels) - 1, round(masked / mean_span), masked))
-    # split `masked` tokens into `spans` spans and the rest into spans + 1 gaps, at random
-    lengths = _partition(masked, spans, rng)
-    gaps = _partition(n - masked, spans + 1, rng, allow_zero=True)
-    inputs, targets, pos = [], [], 0
-    for i in range(spans):
-        inputs += ids[pos : pos + gaps[i]]
-        pos += gaps[i]
-        inputs.append(sentinels[i])
-        targets += [sentinels[i], *ids[pos : pos + lengths[i]]]
-        pos += lengths[i]
-    inputs += ids[pos:]
-    targets.append(sentinels[spans])
-    return inputs, targets
-
-
-def _partition(total: int, parts: int, rng: random.Random, allow_zero: bool = False) -> list[int]:
-    if allow_zero:
-        cuts = sorted(rng.randint(0, total) for _ in range(parts - 1))
-        return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
-    if total < parts:
-        return [1] * total + [0] * (parts - total)
-    cuts = sorted(rng.sample(range(1, total), parts - 1))
-    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
 
 
 def pretrain_text(
@@ -149,32 +138,28 @@ def pretrain_text(
     torch.manual_seed(options.seed)
     records = read_text(train)
     held_out = read_text(dev) if dev else []
-    texts = [r["text"] for r in records] + [r["translation"] for r in records]
-    tokenizer = train_tokenizer(
-        [*texts, TRANSLATE], out / "model", options.vocab_size, extra_ids=SENTINELS
-    )
+    if options.init:
+        tokenizer = AutoTokenizer.from_pretrained(options.init)
+        model = MT5ForConditionalGeneration.from_pretrained(options.init)
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = options.dropout
+        model.config.dropout_rate = options.dropout
+    else:
+        tokenizer, model = _new_model(records, out / "model", options)
     sentinels = tokenizer.convert_tokens_to_ids([f"<extra_id_{i}>" for i in range(SENTINELS)])
-    config = MT5Config(
-        vocab_size=len(tokenizer), d_model=options.d_model, d_ff=options.d_ff, d_kv=64,
-        num_heads=options.heads, num_layers=options.layers, num_decoder_layers=options.layers,
-        feed_forward_proj="gated-gelu", decoder_start_token_id=tokenizer.pad_token_id,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-        dropout_rate=options.dropout,
-    )  # fmt: skip
-    model = MT5ForConditionalGeneration(config)
-    # mT5's untied lm_head is initialised with std 1.0, i.e. logits of std ~sqrt(d_model) and a
-    # first loss of ~20 nats; scaling it as a tied head would be (d_model**-0.5) starts near
-    # log(vocab) and saved ~300 of the first 1,200 steps in our runs
-    torch.nn.init.normal_(model.lm_head.weight, std=options.d_model**-0.5)
     params = sum(p.numel() for p in model.parameters())
+    start = f"from {options.init}" if options.init else "new"
     log(
-        f"text pretraining: {len(records)} records, vocab {len(tokenizer)}, mT5 {params / 1e6:.1f}M"
+        f"text pretraining: {len(records)} records, vocab {len(tokenizer)}, "
+        f"mT5 {params / 1e6:.1f}M ({start})"
     )
     encoded = [
         (tokenizer(TRANSLATE + r["text"]).input_ids, tokenizer(r["translation"]).input_ids,
-         tokenizer(r["text"], add_special_tokens=False).input_ids)
+         token_ids(tokenizer, r["text"]), token_ids(tokenizer, r["translation"]))
         for r in records
     ]  # fmt: skip
+    instruct = Instructions(tokenizer)
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
     schedule = _warmup_cosine(options.warmup_steps, options.steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
@@ -184,17 +169,23 @@ def pretrain_text(
     for step in range(first, options.steps + 1):
         pairs = []
         for _ in range(options.batch_size):
-            src, tgt, plain = encoded[rng.randrange(len(encoded))]
-            if rng.random() < options.denoise_share and len(plain) >= 2:
+            src, tgt, plain, english = encoded[rng.randrange(len(encoded))]
+            draw = rng.random()
+            if draw < options.denoise_share and len(plain) >= 2:
                 corrupted, spans = span_corrupt(
                     plain, sentinels, rng, options.noise_density, options.mean_span
                 )
                 pairs.append(
                     ([*corrupted, tokenizer.eos_token_id], [*spans, tokenizer.eos_token_id])
                 )
+            elif draw < options.denoise_share + options.instruct_share:
+                task = rng.choice(INSTRUCTION_TASKS)
+                template = rng.choice({**PROMPT_POOLS, **TEXT_PROMPT_POOLS}[task])
+                answer = plain if task == "asr" else english
+                pairs.append(instruct.pair(task, template, plain, answer))
             else:
                 pairs.append((src, tgt))
-        batch = _pad(pairs, tokenizer.pad_token_id)
+        batch = pad_pairs(pairs, tokenizer.pad_token_id)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=options.bf16):
             loss = model(**batch).loss
         loss.backward()
@@ -212,6 +203,9 @@ def pretrain_text(
             _save_state(out / "checkpoint", step, model, optimizer, scheduler, rng, options)
         if options.probe_every and held_out and step % options.probe_every == 0:
             log(f"step {step} probe: {translation_probe(model, tokenizer, held_out, 10)}")
+            if options.instruct_share:
+                probe = translation_probe(model, tokenizer, held_out, 10, task="asr")
+                log(f"step {step} transcribe probe: {probe}")
             model.train()
     model.save_pretrained(str(out / "model"))
     tokenizer.save_pretrained(str(out / "model"))
@@ -226,43 +220,39 @@ def pretrain_text(
             model, tokenizer, held_out, options.eval_per_language
         )
         log(f"held-out translation exact match: {metrics['translation_exact_match']}")
+        if options.instruct_share:
+            for task in INSTRUCTION_TASKS:
+                metrics[f"{task}_prompt_exact_match"] = scores = translation_probe(
+                    model, tokenizer, held_out, options.eval_per_language, task=task
+                )
+                log(f"held-out {task} prompt (text for audio) exact match: {scores}")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
 
 
-@torch.no_grad()
-def translation_probe(
-    model: MT5ForConditionalGeneration,
-    tokenizer: PreTrainedTokenizerBase,
-    records: Sequence[dict[str, Any]],
-    per_language: int = 50,
-    batch_size: int = 32,
-) -> dict[str, float]:
-    """Exact-match accuracy of greedy ``translate to English:`` per language.
-
-    Returns:
-        ``{language: share of items translated exactly}``.
-    """
-    model.eval()
-    by_language: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        if len(by_language[r["language"]]) < per_language:
-            by_language[r["language"]].append(r)
-    scores = {}
-    for language, items in sorted(by_language.items()):
-        right = 0
-        for start in range(0, len(items), batch_size):
-            chunk = items[start : start + batch_size]
-            enc = tokenizer(
-                [TRANSLATE + r["text"] for r in chunk], return_tensors="pt", padding=True
-            )
-            out = model.generate(**enc, max_new_tokens=48, do_sample=False)
-            hyps = tokenizer.batch_decode(out, skip_special_tokens=True)
-            right += sum(
-                h.strip() == r["translation"].strip() for h, r in zip(hyps, chunk, strict=True)
-            )
-        scores[language] = round(right / len(items), 3)
-    return scores
+def _new_model(
+    records: Sequence[dict[str, Any]], directory: Path, options: TextPretrainOptions
+) -> tuple[PreTrainedTokenizerBase, MT5ForConditionalGeneration]:
+    """A SentencePiece tokenizer trained on the text (and the prompts) and a fresh mT5."""
+    texts = [r["text"] for r in records] + [r["translation"] for r in records]
+    pools = [*PROMPT_POOLS.values(), *TEXT_PROMPT_POOLS.values()]
+    prompts = [p.format(target="English") for pool in pools for p in pool]
+    tokenizer = train_tokenizer(
+        [*texts, TRANSLATE, *prompts], directory, options.vocab_size, extra_ids=SENTINELS
+    )
+    config = MT5Config(
+        vocab_size=len(tokenizer), d_model=options.d_model, d_ff=options.d_ff, d_kv=64,
+        num_heads=options.heads, num_layers=options.layers, num_decoder_layers=options.layers,
+        feed_forward_proj="gated-gelu", decoder_start_token_id=tokenizer.pad_token_id,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        dropout_rate=options.dropout,
+    )  # fmt: skip
+    model = MT5ForConditionalGeneration(config)
+    # mT5's untied lm_head is initialised with std 1.0, i.e. logits of std ~sqrt(d_model) and a
+    # first loss of ~20 nats; scaling it as a tied head would be (d_model**-0.5) starts near
+    # log(vocab) and saved ~300 of the first 1,200 steps in our runs
+    torch.nn.init.normal_(model.lm_head.weight, std=options.d_model**-0.5)
+    return tokenizer, model
 
 
 def _save_state(
@@ -324,19 +314,6 @@ def _resume(
 def _training_options(options: dict[str, Any]) -> dict[str, Any]:
     # what changes the trained model; checkpoint and probe cadence may differ on resume
     return {k: v for k, v in options.items() if k not in ("save_every", "probe_every")}
-
-
-def _pad(pairs: list[tuple[list[int], list[int]]], pad: int) -> dict[str, torch.Tensor]:
-    width_in = max(len(a) for a, _ in pairs)
-    width_out = max(len(b) for _, b in pairs)
-    ids = torch.full((len(pairs), width_in), pad)
-    mask = torch.zeros((len(pairs), width_in), dtype=torch.long)
-    labels = torch.full((len(pairs), width_out), -100)
-    for i, (a, b) in enumerate(pairs):
-        ids[i, : len(a)] = torch.tensor(a)
-        mask[i, : len(a)] = 1
-        labels[i, : len(b)] = torch.tensor(b)
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
 def _warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
