@@ -70,3 +70,19 @@ def test_benchmark_options_refuse_unknown_tracks_and_ablations():
     # every track has its two stage recipes
     for track in ("mini", "real"):
         assert all((configs_dir() / track / f"stage{i}.yaml").is_file() for i in (1, 2))
+
+
+def test_text_probe_table_lists_each_system_per_language():
+    from unheard.benchmark.text_probe import text_probe_table
+
+    probes = {
+        "llm (stage 1)": {
+            "es": {"bleu": 20.82, "exact": 10.0},
+            "ca": {"bleu": 25.31, "exact": 24.0},
+        },
+        "text-unseen": {"es": {"bleu": 21.5, "exact": 12.0}, "ca": {"bleu": 40.0, "exact": 36.5}},
+    }
+    lines = text_probe_table(probes, ["es"], ["ca"]).splitlines()
+    assert lines[0] == "| system | es | ca (unseen) |"
+    assert lines[2] == "| llm (stage 1) | 20.8 / 10 | 25.3 / 24 |"
+    assert lines[3] == "| text-unseen | 21.5 / 12 | 40.0 / 36 |"  # exact rounds half to even

@@ -22,7 +22,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("overrides", nargs="*", help="key=value overrides for every training run")
     p.add_argument("--out", help="output folder (default runs/benchmark/TRACK)")
     p.add_argument("--per-language", type=int, default=300, help="training utterances/language")
-    p.add_argument("--text-steps", type=int, default=3000, help="mini: mT5 text pretraining steps")
+    p.add_argument("--text-steps", type=int, default=2400, help="mini: mT5 text pretraining steps")
+    p.add_argument(
+        "--instruct-steps", type=int, default=2000, help="mini: then instruction-tuning steps"
+    )
     p.add_argument("--mt5", help="mini: use this pretrained mT5 folder instead of pretraining")
     p.add_argument("--stage1-steps", type=int, default=600)
     p.add_argument("--stage2-steps", type=int, default=400)
@@ -39,9 +42,11 @@ def add_parser(subparsers: Any) -> None:
 def _benchmark(args: argparse.Namespace) -> int:
     from unheard.benchmark.run import SEEN, UNSEEN, BenchmarkOptions, run_benchmark
     from unheard.benchmark.table import comparison_table, language_table, systems_table
+    from unheard.benchmark.text_probe import text_probe_table
 
     options = BenchmarkOptions(
         track=args.track, per_language=args.per_language, text_steps=args.text_steps,
+        instruct_steps=args.instruct_steps,
         mt5=args.mt5, stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps,
         ablations=tuple(args.ablations), encoder_cache=not args.no_encoder_cache,
         seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress,
@@ -54,8 +59,13 @@ def _benchmark(args: argparse.Namespace) -> int:
         language_table(results["main"], results["chance"], SEEN, UNSEEN),
         "\nSystems (mean over languages):\n",
         systems_table(results),
-        "\nAgainst main (paired bootstrap, same utterances; bold: p < 0.05):\n",
-        comparison_table(results),
+        "\nMain against chance and each ablation against main (paired bootstrap, same "
+        "utterances; bold: p < 0.05):\n",
+        comparison_table({"main": results["main"]}, against="chance"),
+        *comparison_table(results).splitlines()[2:],
+        "\nThe LLM's own text translation into English (text where the audio goes; BLEU / exact "
+        "%, 50 test sentences per language):\n",
+        text_probe_table(bench.text_probes, SEEN, UNSEEN),
         f"\nWall time per step (s): {bench.timings}\n",
     ]
     text = "\n".join(tables)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -56,7 +57,8 @@ class BenchmarkOptions:
 
     track: str = "mini"
     per_language: int = 300  # training utterances per language (test: a tenth)
-    text_steps: int = 3000  # mini: text pretraining steps of the mT5
+    text_steps: int = 2400  # mini: text pretraining steps of the mT5 (translation + denoising)
+    instruct_steps: int = 2000  # mini: then instruction tuning in the speech prompts (as mT0)
     mt5: str | None = None  # mini: an already pretrained mT5 folder instead of pretraining
     stage1_steps: int = 600
     stage2_steps: int = 400
@@ -72,7 +74,8 @@ class BenchmarkOptions:
         unknown = set(self.ablations) - set(ABLATIONS)
         if unknown:
             raise ValueError(f"unknown ablation(s) {sorted(unknown)}; known: {ABLATIONS}")
-        if min(self.per_language, self.text_steps, self.stage1_steps, self.stage2_steps) < 1:
+        steps = (self.text_steps, self.instruct_steps, self.stage1_steps, self.stage2_steps)
+        if min(self.per_language, *steps) < 1:
             raise ValueError("per_language and the step counts must be at least 1")
 
 
@@ -84,6 +87,8 @@ class Benchmark:
     options: BenchmarkOptions
     log: Callable[[str], None] = print
     timings: dict[str, float] = field(default_factory=dict)
+    # the LLM's own text probe per system (`unheard.benchmark.text_probe`)
+    text_probes: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     @property
     def corpus(self) -> Path:
@@ -127,20 +132,29 @@ class Benchmark:
             self._timed("corpus", lambda: build_synth_corpus(self.corpus, options, progress))
 
     def pretrain_llm(self) -> None:
-        """Mini track: pretrain the small mT5 on the corpus text unless it exists."""
+        """Mini track: pretrain the small mT5 on the corpus text (``mt5-base/``: translation into
+        English + span corruption), then instruction-tune it in the speech tasks' prompts with the
+        text for the audio (``mt5/``: as mT0 is mT5 tuned on prompted tasks); each part is
+        skipped when its model exists and resumes when it was cut."""
         if self.options.track != "mini" or (Path(self.llm) / "config.json").exists():
             return
         from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
 
-        text = self.corpus / "text"
-        options = TextPretrainOptions(steps=self.options.text_steps, seed=self.options.seed)
-        self._timed(
-            "pretrain-text",
-            lambda: pretrain_text(
-                [str(text / "*_train.jsonl")], [str(text / "*_dev.jsonl")], self.out / "mt5",
-                options, log=self.log,
-            ),
+        text, o = self.corpus / "text", self.options
+        train, dev = [str(text / "*_train.jsonl")], [str(text / "*_dev.jsonl")]
+        base = self.out / "mt5-base"
+        if not (base / "model" / "config.json").exists():
+            options = TextPretrainOptions(steps=o.text_steps, denoise_share=0.25, seed=o.seed)
+            self._timed(
+                "pretrain-text", lambda: pretrain_text(train, dev, base, options, log=self.log)
+            )
+        options = TextPretrainOptions(
+            steps=o.instruct_steps, lr=3e-4, warmup_steps=50, denoise_share=0.15,
+            instruct_share=0.5, init=str(base / "model"), seed=o.seed,
         )  # fmt: skip
+        self._timed(
+            "instruct-text", lambda: pretrain_text(train, dev, self.out / "mt5", options, self.log)
+        )
 
     def train_system(self, system: str) -> Path:
         """Train a system's stages (skipping finished ones); returns its final checkpoint."""
@@ -250,6 +264,22 @@ class Benchmark:
             checkpoint=checkpoint, lid_languages=(*SEEN, *UNSEEN), verbose=False,
         )  # fmt: skip
 
+    def probe_text(self, name: str, checkpoint: Path) -> None:
+        """The LLM's own text translation into English per language (`text_probe`), cached."""
+        from unheard.benchmark.text_probe import cached_text_probe
+
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")  # "llm (stage 1)" → llm-stage-1
+        out = self.out / "text-probe" / f"{slug}.json"
+        self.text_probes[name] = self._timed(
+            f"{name}/text-probe",
+            lambda: cached_text_probe(out, checkpoint, self.corpus, (*SEEN, *UNSEEN)),
+        )
+
+    def _stage1_checkpoint(self) -> Path:
+        return (
+            self.system_dir("main") / "stage1" / "checkpoints" / f"step-{self.options.stage1_steps}"
+        )
+
     def chance(self) -> dict[str, Any]:
         """Write and score the chance baseline."""
         from unheard.benchmark.chance import write_chance
@@ -269,15 +299,19 @@ class Benchmark:
         for system in ("main", *self.options.ablations):
             checkpoint = self.train_system(system)
             files = self.decode_system(system, checkpoint)
-            compare = "" if system == "main" else "main"
+            compare = "chance" if system == "main" else "main"  # main: is it above chance?
             results[system] = self._timed(
                 f"{system}/evaluate",
                 lambda s=system, f=files, c=checkpoint, b=compare: self.evaluate_system(s, f, c, b),
             )
+            if system == "main":  # the frozen LLM (stage 1 has no LoRA), before any tuning
+                self.probe_text("llm (stage 1)", self._stage1_checkpoint())
+            self.probe_text(system, checkpoint)
         summary = {
             "options": {**self.options.__dict__},
             "timings_s": self.timings,
             "systems": {name: _headline(m) for name, m in results.items()},
+            "text_probe": self.text_probes,
         }
         (self.out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
         return results

@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import torch
 from transformers import PreTrainedTokenizerBase
 
-from unheard.data.collate import Example, SpeechCollator
+from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.features import SAMPLE_RATE
 from unheard.decoding.batching import duration_batches
 from unheard.model.speech_llm import SpeechLLM
@@ -155,6 +156,35 @@ def decode(
             on_batch(indices, texts)
     assert all(h is not None for h in hypotheses), "every example is in exactly one batch"
     return [h for h in hypotheses if h is not None]
+
+
+@torch.no_grad()
+def decode_text(
+    model: SpeechLLM,
+    collator: SpeechCollator,
+    tokenizer: PreTrainedTokenizerBase,
+    examples: Sequence[TextExample],
+    batch_size: int = 16,
+) -> list[str]:
+    """Greedy answers of text-only examples (the LLM reads the source text's embeddings where
+    audio would be), each batch capped at twice its longest source plus 16 tokens.
+
+    Returns:
+        One answer per example, in order; targets, if any, are ignored.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    answers = []
+    for start in range(0, len(examples), batch_size):
+        chunk = [replace(e, target=None) for e in examples[start : start + batch_size]]
+        batch = {k: v.to(device) for k, v in collator(chunk).items()}
+        limit = 16 + 2 * int(batch["text_mask"].sum(1).max())
+        ids = model.generate(**batch, max_new_tokens=limit, pad_token_id=pad, eos_token_id=eos)
+        rows = [row[: row.index(eos)] if eos in row else row for row in ids.tolist()]
+        answers += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
+    return answers
 
 
 def _search_kwargs(options: DecodeOptions) -> dict[str, Any]:

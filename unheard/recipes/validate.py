@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import torch
@@ -14,7 +13,7 @@ from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.dataset import SpeechDataset, example_refs
 from unheard.data.loading import AudioLimits
 from unheard.data.manifest import Utterance
-from unheard.decoding.decode import DecodeOptions, decode
+from unheard.decoding.decode import DecodeOptions, decode, decode_text
 from unheard.evaluation.metrics import bleu, wer
 from unheard.model.speech_llm import SpeechLLM
 
@@ -74,8 +73,7 @@ def validate(
         metrics: dict[str, Any] = {"dev_loss": losses / max(tokens, 1), "examples": len(examples)}
         options = DecodeOptions(batch_size=batch_size)
         hyps = decode(model, collator, tokenizer, speech, options) if speech else []
-        hyps += [h for i in range(0, len(texts), batch_size)
-                 for h in _write_text(model, collator, tokenizer, texts[i : i + batch_size])]  # fmt: skip
+        hyps += decode_text(model, collator, tokenizer, texts, batch_size) if texts else []
     finally:
         model.train(was_training)
     groups: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
@@ -88,18 +86,3 @@ def validate(
             {"bleu": bleu(refs, hs)} if translated else {"wer": wer(refs, hs)}
         )
     return metrics
-
-
-def _write_text(
-    model: SpeechLLM, collator: SpeechCollator, tokenizer: Any, examples: Sequence[TextExample]
-) -> list[str]:
-    # greedy answers of text examples, capped at twice the longest source plus 16 tokens
-    batch = collator([replace(e, target=None) for e in examples])
-    device = next(model.parameters()).device
-    batch = {k: v.to(device) for k, v in batch.items()}
-    limit = 16 + 2 * int(batch["text_mask"].sum(1).max())
-    eos = tokenizer.eos_token_id
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    ids = model.generate(**batch, max_new_tokens=limit, pad_token_id=pad, eos_token_id=eos)
-    rows = [row[: row.index(eos)] if eos in row else row for row in ids.tolist()]
-    return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]

@@ -1,0 +1,88 @@
+"""The LLM's own text probe: how well a trained system translates *text* of each language into
+English when the source text's token embeddings stand where the audio would be (the text-only
+``translate`` task and its test prompt).
+
+Issue 9's question is whether text-only training in an unseen language lifts this probe, and
+what that does to speech in the language; the paper's third finding is that zero-resource ASR
+and ST are bounded by it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from unheard.data.collate import TextExample
+from unheard.data.synth.parallel_text import parallel_text_path, read_parallel_text
+from unheard.evaluation.metrics import bleu, exact_match
+from unheard.evaluation.normalizers import normalize
+
+ENGLISH = "en"
+
+
+def text_probe(
+    checkpoint: str | Path,
+    corpus: str | Path,
+    languages: Sequence[str],
+    per_language: int = 50,
+    split: str = "test",
+    batch_size: int = 16,
+) -> dict[str, dict[str, float]]:
+    """Greedy text translation into English of the first ``per_language`` items of each
+    language's ``split`` text, scored against the corpus's English.
+
+    Returns:
+        ``{language: {"bleu": corpus BLEU, "exact": exact match after normalisation, "n": items}}``
+        (English text is "translated" into itself: the copy the model learned).
+    """
+    from unheard.decoding.decode import decode_text
+    from unheard.decoding.decode_manifest import load_decoder
+
+    model, collator, tokenizer = load_decoder(checkpoint)
+    scores = {}
+    for language in languages:
+        records = read_parallel_text(parallel_text_path(corpus, language, split))[:per_language]
+        if not records:
+            raise ValueError(f"no {split} text of {language!r} in {corpus}")
+        examples = [
+            TextExample(r.id, r.text, "translate", language, ENGLISH, None) for r in records
+        ]
+        hyps = decode_text(model, collator, tokenizer, examples, batch_size)
+        refs = [r.translation for r in records]
+        normal = [(normalize(r, ENGLISH), normalize(h, ENGLISH)) for r, h in zip(refs, hyps, strict=True)]  # fmt: skip
+        scores[language] = {
+            "bleu": round(bleu(refs, hyps), 2),
+            "exact": round(100 * exact_match(*zip(*normal, strict=True)), 1),
+            "n": len(records),
+        }
+    return scores
+
+
+def cached_text_probe(
+    out: Path, checkpoint: Path, corpus: Path, languages: Sequence[str], per_language: int = 50
+) -> dict[str, Any]:
+    """`text_probe`, written to ``out`` (JSON) and read back while the checkpoint is the same."""
+    if out.is_file():
+        saved = json.loads(out.read_text())
+        if saved.get("checkpoint") == str(checkpoint) and saved.get("per_language") == per_language:
+            return saved["scores"]
+    scores = text_probe(checkpoint, corpus, languages, per_language)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    record = {"checkpoint": str(checkpoint), "per_language": per_language, "scores": scores}
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    return scores
+
+
+def text_probe_table(
+    probes: dict[str, dict[str, dict[str, float]]], seen: Sequence[str], unseen: Sequence[str]
+) -> str:
+    """Markdown: one row per system, per language ``BLEU / exact %`` of the text probe."""
+    languages = [*seen, *unseen]
+    head = ["system", *[f"{x}{' (unseen)' if x in unseen else ''}" for x in languages]]
+    lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(languages)]
+    for system, scores in probes.items():
+        cells = [f"{scores[x]['bleu']:.1f} / {scores[x]['exact']:.0f}" for x in languages]
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
