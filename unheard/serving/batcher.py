@@ -5,6 +5,8 @@ Requests wait in a queue. The worker takes the first one, then gathers more unti
 `SpeechToText.run` call (their windows share ``generate`` calls). The model runs in a worker
 thread of its own, so the event loop keeps accepting uploads and answering health checks while
 a batch decodes, and the next batch gathers meanwhile. ``max_batch=1`` turns batching off.
+The queue holds at most ``max_queue`` requests: under overload a new one is refused at once
+(`QueueFull`) instead of piling up without bound.
 """
 
 from __future__ import annotations
@@ -40,17 +42,25 @@ class BatchOptions:
             raise ValueError(f"max_wait_s must be >= 0 seconds, got {self.max_wait_s}")
 
 
+class QueueFull(RuntimeError):
+    """The batcher's queue already holds ``max_queue`` requests: the caller should retry later."""
+
+
 class RequestBatcher:
     """Gathers concurrent requests into batches and decodes them off the event loop.
 
     Args:
         stt: the model.
         options: batch size and wait.
+        max_queue: most requests waiting in the queue (not yet taken into a batch); 0: no limit.
     """
 
-    def __init__(self, stt: SpeechToText, options: BatchOptions | None = None) -> None:
+    def __init__(
+        self, stt: SpeechToText, options: BatchOptions | None = None, max_queue: int = 0
+    ) -> None:
         self.stt = stt
         self.options = options or BatchOptions()
+        self.max_queue = max_queue
         self.batches = 0  # batches decoded so far
         self.requests = 0  # requests decoded so far
         self._queue: asyncio.Queue[tuple[AudioTask, asyncio.Future[Transcript]]] | None = None
@@ -62,9 +72,14 @@ class RequestBatcher:
         """Requests in the queue, not yet in a batch."""
         return self._queue.qsize() if self._queue is not None else 0
 
+    @property
+    def full(self) -> bool:
+        """Whether ``max_queue`` requests are waiting, so that `submit` would refuse another."""
+        return self._queue is not None and self._queue.full()  # never full when maxsize is 0
+
     def start(self) -> None:
         """Start the worker on the running event loop."""
-        self._queue = asyncio.Queue()
+        self._queue = asyncio.Queue(maxsize=self.max_queue)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unheard-model")
         self._worker = asyncio.get_running_loop().create_task(self._work())
 
@@ -85,13 +100,17 @@ class RequestBatcher:
         """Queue a request and wait for its transcript.
 
         Raises:
+            QueueFull: if ``max_queue`` requests are already waiting.
             RuntimeError: if the batcher is not running.
             ValueError: if the model refuses the request (see `SpeechToText.run`).
         """
         if self._queue is None or self._worker is None or self._worker.done():
             raise RuntimeError("the request batcher is not running")
         future: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
-        await self._queue.put((task, future))
+        try:
+            self._queue.put_nowait((task, future))
+        except asyncio.QueueFull:
+            raise QueueFull(f"{self.max_queue} requests are already waiting") from None
         return await future
 
     async def _work(self) -> None:

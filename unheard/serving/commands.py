@@ -72,6 +72,10 @@ def add_parser(subparsers: Any) -> None:
         "--max-wait-ms", type=float, default=20.0,
         help="longest a request waits for others to join its batch (20)",
     )  # fmt: skip
+    s.add_argument(
+        "--max-queue", type=int, default=64,
+        help="most requests waiting for the model; one more gets 503 (64; 0: no limit)",
+    )  # fmt: skip
     s.add_argument("--max-upload-mb", type=float, default=25.0, help="largest upload in MiB (25)")
     s.add_argument(
         "--max-audio-seconds", type=float, default=600.0, help="longest audio accepted (600)"
@@ -152,6 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=args.api_key or None,
         max_upload_bytes=round(args.max_upload_mb * 2**20),
         max_audio_s=args.max_audio_seconds,
+        max_queue=args.max_queue,
         batch=BatchOptions(args.max_batch, args.max_wait_ms / 1000),
     )  # validated before the model loads
     app = create_app(_load(args), options)

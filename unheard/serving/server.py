@@ -12,7 +12,9 @@ is deterministic, so ``temperature`` is checked (0 to 1) but ignored.
 Every bad request gets a 4xx with an OpenAI-style ``{"error": {"message", "type", "param",
 "code"}}`` body: no file, an empty, non-audio, truncated or too short file, a body over
 ``max_upload_bytes`` (413), audio over ``max_audio_s``, an unknown format, a bad language code,
-or a missing or wrong API key (401). Uploads are decoded in a worker thread (ffmpeg runs as a
+or a missing or wrong API key (401: checked before any byte of the body is read). When
+``max_queue`` requests already wait for the model, a new one gets 503 with ``Retry-After`` and the
+server goes on with the others. Uploads are decoded in a worker thread (ffmpeg runs as a
 subprocess), the model in the batcher's own thread: the event loop only moves bytes.
 """
 
@@ -23,26 +25,29 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from unheard.data.audio import audio_info, load_audio
 from unheard.data.features import SAMPLE_RATE
 from unheard.serving.api import MIN_AUDIO_S, AudioTask, SpeechToText, check_language
-from unheard.serving.batcher import BatchOptions, RequestBatcher
+from unheard.serving.batcher import BatchOptions, QueueFull, RequestBatcher
 from unheard.serving.formats import FORMATS, render
 
 TRUNCATED_SHARE = 0.9  # a file decoding to less than this share of its header's length is cut
+RETRY_AFTER_S = 2  # a 503's Retry-After; the openai client waits that long, then retries
 # the multipart fields of OpenAI's audio API (module level: FastAPI resolves them by name)
 Upload = Annotated[UploadFile | None, File(description="the audio file")]
 Text = Annotated[str | None, Form()]
@@ -57,19 +62,22 @@ class ServerOptions:
     api_key: str | None = None  # None: no key needed; else "Authorization: Bearer KEY"
     max_upload_bytes: int = 25 * 2**20  # a larger body gets 413 (OpenAI's limit: 25 MB)
     max_audio_s: float = 600.0  # longer audio gets 400, before it is decoded when the header says
+    max_queue: int = 64  # most requests waiting for the model; one more gets 503; 0: no limit
     batch: BatchOptions = field(default_factory=BatchOptions)
 
     def __post_init__(self) -> None:
         """Validate once, naming the bad value.
 
         Raises:
-            ValueError: for a non-positive limit or an empty API key.
+            ValueError: for a non-positive limit, a negative ``max_queue`` or an empty API key.
         """
         if self.max_upload_bytes < 1 or self.max_audio_s <= 0:
             raise ValueError(
                 f"max_upload_bytes and max_audio_s must be > 0, got {self.max_upload_bytes} "
                 f"and {self.max_audio_s}"
             )
+        if self.max_queue < 0:
+            raise ValueError(f"max_queue must be >= 0 (0: no limit), got {self.max_queue}")
         if self.api_key is not None and not self.api_key.strip():
             raise ValueError("api_key must not be empty; leave it out to need no key")
 
@@ -85,7 +93,7 @@ def create_app(stt: SpeechToText, options: ServerOptions | None = None) -> FastA
         The FastAPI app; run it with uvicorn. Its batcher starts and stops with the app.
     """
     options = options or ServerOptions()
-    batcher = RequestBatcher(stt, options.batch)
+    batcher = RequestBatcher(stt, options.batch, options.max_queue)
     model_name = options.model_name or stt.name
     created = int(time.time())
 
@@ -100,18 +108,16 @@ def create_app(stt: SpeechToText, options: ServerOptions | None = None) -> FastA
         summary="OpenAI-compatible speech transcription and translation",
         lifespan=lifespan,
     )
-    app.add_middleware(UploadLimit, max_bytes=options.max_upload_bytes)
     app.state.batcher = batcher
     _add_error_handlers(app)
 
-    def authorize(request: Request) -> None:
-        if options.api_key is None:
-            return
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not key:
-            raise HTTPException(401, "missing API key: send 'Authorization: Bearer KEY'")
-        if not secrets.compare_digest(key.strip().encode(), options.api_key.encode()):
-            raise HTTPException(401, "incorrect API key")
+    def busy() -> HTTPException:
+        return HTTPException(
+            503,
+            f"the server is busy: its queue of {options.max_queue} requests waiting for the model "
+            f"is full; retry in {RETRY_AFTER_S} s",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
 
     async def answer(
         task: str, file: UploadFile | None, language: str | None, to: str,
@@ -134,12 +140,16 @@ def create_app(stt: SpeechToText, options: ServerOptions | None = None) -> FastA
         data = await file.read()
         if not data:
             raise HTTPException(400, f"the file {file.filename!r} is empty")
+        if batcher.full:  # refused before the costly decode; submit checks again after it
+            raise busy()
         try:
             waveform = await run_in_threadpool(decode_upload, data, options.max_audio_s)
         except ValueError as e:
             raise HTTPException(400, f"cannot use the file {file.filename!r}: {e}") from e
         try:
             transcript = await batcher.submit(AudioTask(waveform, task, language, to))
+        except QueueFull as e:  # filled up while this upload decoded
+            raise busy() from e
         except ValueError as e:  # the model refused this audio
             raise HTTPException(400, f"cannot use the file {file.filename!r}: {e}") from e
         body = render(transcript, response_format)
@@ -147,9 +157,7 @@ def create_app(stt: SpeechToText, options: ServerOptions | None = None) -> FastA
             return Response(body, media_type="application/json")
         return PlainTextResponse(body)
 
-    authorized = [Depends(authorize)]
-
-    @app.post("/v1/audio/transcriptions", dependencies=authorized)
+    @app.post("/v1/audio/transcriptions")
     async def transcriptions(
         file: Upload = None, model: Text = None, language: Text = None, prompt: Text = None,
         response_format: Annotated[str, Form()] = "json",
@@ -158,7 +166,7 @@ def create_app(stt: SpeechToText, options: ServerOptions | None = None) -> FastA
         """Transcribe an audio file (OpenAI's ``audio.transcriptions.create``)."""
         return await answer("asr", file, language, "en", response_format, temperature)
 
-    @app.post("/v1/audio/translations", dependencies=authorized)
+    @app.post("/v1/audio/translations")
     async def translations(
         file: Upload = None, model: Text = None, language: Text = None, prompt: Text = None,
         response_format: Annotated[str, Form()] = "json",
@@ -168,7 +176,7 @@ def create_app(stt: SpeechToText, options: ServerOptions | None = None) -> FastA
         """Translate an audio file, into English unless ``to`` says otherwise."""
         return await answer("st", file, language, to, response_format, temperature)
 
-    @app.get("/v1/models", dependencies=authorized)
+    @app.get("/v1/models")
     async def models() -> dict[str, Any]:
         """The one model this server runs, as OpenAI lists models."""
         entry = {"id": model_name, "object": "model", "created": created, "owned_by": "unheard"}
@@ -187,6 +195,12 @@ def create_app(stt: SpeechToText, options: ServerOptions | None = None) -> FastA
         """The web page: upload or record audio, read the answer."""
         return (resources.files("unheard.serving") / "static" / "index.html").read_text("utf-8")
 
+    # The last added runs first: the key is checked, then the size, both before any byte of the
+    # body is read. Every route under /v1 needs the key; /health (load balancers) and / do not.
+    app.add_middleware(UploadLimit, max_bytes=options.max_upload_bytes)
+    if options.api_key is not None:
+        protected = [route for route in app.routes if getattr(route, "path", "").startswith("/v1/")]
+        app.add_middleware(ApiKeyCheck, api_key=options.api_key, routes=protected)
     return app
 
 
@@ -308,21 +322,54 @@ class UploadLimit:
         return f"the upload is {size / 2**20:.2f} MiB; this server takes at most {limit}"
 
 
+class ApiKeyCheck:
+    """ASGI middleware: a request to one of ``routes`` without ``Authorization: Bearer KEY`` gets
+    401 with a JSON message before any byte of its body is read, so an upload is refused unread.
+
+    A request matches a route as the router would match it (path and method); any other request,
+    a wrong method on a protected path included, passes on unchecked.
+    """
+
+    def __init__(self, app: Any, api_key: str, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.api_key = api_key
+        self.routes = routes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Refuse the request, or pass it on."""
+        if scope["type"] == "http" and any(r.matches(scope)[0] is Match.FULL for r in self.routes):
+            refusal = self._refusal(Headers(scope=scope).get("authorization", ""))
+            if refusal is not None:
+                await _error(401, refusal)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, authorization: str) -> str | None:
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key:
+            return "missing API key: send 'Authorization: Bearer KEY'"
+        if not secrets.compare_digest(key.strip().encode(), self.api_key.encode()):
+            return "incorrect API key"
+        return None
+
+
 def _too_long(seconds: float, limit: float) -> str:
     return f"its audio lasts {seconds:.1f} s; this server takes at most {limit:g} s"
 
 
-def _error(status: int, message: str, param: str | None = None) -> JSONResponse:
+def _error(
+    status: int, message: str, param: str | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     kind = ERROR_TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
     body = {"error": {"message": message, "type": kind, "param": param, "code": status}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     # every error in OpenAI's shape, so that its clients show the message
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
-        return _error(e.status_code, str(e.detail))
+        return _error(e.status_code, str(e.detail), headers=e.headers)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, e: Exception) -> JSONResponse:
