@@ -168,9 +168,9 @@ def _demo(args: argparse.Namespace) -> int:
     shipped = (ASSETS / "checkpoint" / "unheard.json").is_file()
     if not args.tiny and not shipped:
         print(
-            f"unheard demo: no mini-track checkpoint is shipped yet ({ASSETS}): the mini track "
-            "does not beat its chance baseline so far (docs/benchmark.md). Running the tiny "
-            "slice instead; `unheard benchmark mini` runs the whole track."
+            f"unheard demo: no mini-track checkpoint in {ASSETS} (`unheard benchmark mini`, then "
+            "`unheard demo --export runs/benchmark/mini`, puts one there). Running the tiny slice "
+            "instead."
         )
     if not args.tiny and shipped:
         run_demo(

@@ -27,8 +27,8 @@ def add_parser(subparsers: Any) -> None:
         "--instruct-steps", type=int, default=2000, help="mini: then instruction-tuning steps"
     )
     p.add_argument("--mt5", help="mini: use this pretrained mT5 folder instead of pretraining")
-    p.add_argument("--stage1-steps", type=int, default=600)
-    p.add_argument("--stage2-steps", type=int, default=400)
+    p.add_argument("--stage1-steps", type=int, help="default: mini 2500, real-llm 600")
+    p.add_argument("--stage2-steps", type=int, help="default: mini 1200, real-llm 400")
     p.add_argument(
         "--ablations", nargs="*", default=[], choices=("no-stage1", "no-lora", "st-only", "text-unseen"),
         help="ablation systems to train too",
