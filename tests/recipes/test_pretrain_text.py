@@ -165,11 +165,11 @@ def test_the_speech_llm_text_path_answers_as_its_llm_does_alone(instruction_tune
 
     from unheard.benchmark.text_probe import text_probe
     from unheard.checkpoint import save_checkpoint
-    from unheard.data.collate import TextExample
+    from unheard.data.collate import TextExample, token_ids
     from unheard.data.prompts import Prompts
     from unheard.decoding.decode import decode_text
     from unheard.decoding.decode_manifest import load_decoder
-    from unheard.recipes.text_tasks import Instructions, pad_pairs, token_ids
+    from unheard.recipes.text_tasks import Instructions, pad_pairs
 
     root = instruction_tuned[0]
     llm = str(root / "tuned/model")

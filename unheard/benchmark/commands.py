@@ -61,8 +61,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         systems_table(results),
         "\nMain against chance and each ablation against main (paired bootstrap, same "
         "utterances; bold: p < 0.05):\n",
-        comparison_table({"main": results["main"]}, against="chance"),
-        *comparison_table(results).splitlines()[2:],
+        comparison_table(results),
         "\nThe LLM's own text translation into English (text where the audio goes; BLEU / exact "
         "%, 50 test sentences per language):\n",
         text_probe_table(bench.text_probes, SEEN, UNSEEN),

@@ -199,7 +199,7 @@ class Benchmark:
         Returns:
             The final checkpoint.
         """
-        final = out / "checkpoints" / f"step-{steps}"
+        final = _final_checkpoint(out, steps)
         if (out / "summary.json").exists() and final.exists():
             return final
         track = "mini" if self.options.track == "mini" else "real"
@@ -283,11 +283,6 @@ class Benchmark:
             lambda: cached_text_probe(out, checkpoint, self.corpus, (*SEEN, *UNSEEN)),
         )
 
-    def _stage1_checkpoint(self) -> Path:
-        return (
-            self.system_dir("main") / "stage1" / "checkpoints" / f"step-{self.options.stage1_steps}"
-        )
-
     def chance(self) -> dict[str, Any]:
         """Write and score the chance baseline."""
         from unheard.benchmark.chance import write_chance
@@ -313,7 +308,10 @@ class Benchmark:
                 lambda s=system, f=files, c=checkpoint, b=compare: self.evaluate_system(s, f, c, b),
             )
             if system == "main":  # the frozen LLM (stage 1 has no LoRA), before any tuning
-                self.probe_text("llm (stage 1)", self._stage1_checkpoint())
+                stage1 = self.system_dir("main") / "stage1"
+                self.probe_text(
+                    "llm (stage 1)", _final_checkpoint(stage1, self.options.stage1_steps)
+                )
             self.probe_text(system, checkpoint)
         summary = {
             "options": {**self.options.__dict__},
@@ -323,6 +321,11 @@ class Benchmark:
         }
         (self.out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
         return results
+
+
+def _final_checkpoint(stage_dir: Path, steps: int) -> Path:
+    """Where ``unheard train`` writes a stage's last checkpoint."""
+    return stage_dir / "checkpoints" / f"step-{steps}"
 
 
 def _run(command: Sequence[str]) -> None:

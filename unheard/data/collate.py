@@ -42,6 +42,12 @@ class TextExample:
     prompt: str | None = None  # a sampled prompt template (training); None: the fixed one
 
 
+def token_ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
+    """The tokens of one prompt piece, source or answer, without special tokens (none for blank
+    text): how the collator tokenizes each piece on its own."""
+    return tokenizer(text, add_special_tokens=False).input_ids if text.strip() else []
+
+
 def examples_from(utterance: Utterance, audio: np.ndarray, tasks: Sequence[str]) -> list[Example]:
     """The examples one utterance gives: ASR if it has a transcript, ST if a translation.
 
@@ -132,7 +138,7 @@ class SpeechCollator:
         return batch
 
     def _ids(self, text: str, bos: bool = False, eos: bool = False) -> list[int]:
-        ids = self.tokenizer(text, add_special_tokens=False).input_ids if text.strip() else []
+        ids = token_ids(self.tokenizer, text)
         if bos and self.tokenizer.bos_token_id is not None:
             ids = [self.tokenizer.bos_token_id, *ids]
         if eos:

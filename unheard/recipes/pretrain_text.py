@@ -34,6 +34,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from unheard.data.collate import token_ids
 from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
 from unheard.recipes.state import (
     optimizer_from_flat,
@@ -48,7 +49,6 @@ from unheard.recipes.text_tasks import (
     Instructions,
     pad_pairs,
     span_corrupt,
-    token_ids,
     translation_probe,
 )
 from unheard.tiny import train_tokenizer
@@ -160,6 +160,7 @@ def pretrain_text(
         for r in records
     ]  # fmt: skip
     instruct = Instructions(tokenizer)
+    pools = {**PROMPT_POOLS, **TEXT_PROMPT_POOLS}  # the prompt paraphrases of each instruction task
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
     schedule = _warmup_cosine(options.warmup_steps, options.steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
@@ -180,7 +181,7 @@ def pretrain_text(
                 )
             elif draw < options.denoise_share + options.instruct_share:
                 task = rng.choice(INSTRUCTION_TASKS)
-                template = rng.choice({**PROMPT_POOLS, **TEXT_PROMPT_POOLS}[task])
+                template = rng.choice(pools[task])
                 answer = plain if task == "asr" else english
                 pairs.append(instruct.pair(task, template, plain, answer))
             else:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from transformers import MT5ForConditionalGeneration, PreTrainedTokenizerBase
 
+from unheard.data.collate import token_ids
 from unheard.data.prompts import Prompts
 
 TRANSLATE = "translate to English: "
@@ -56,11 +57,6 @@ def _partition(total: int, parts: int, rng: random.Random, allow_zero: bool = Fa
         return [1] * total + [0] * (parts - total)
     cuts = sorted(rng.sample(range(1, total), parts - 1))
     return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
-
-
-def token_ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
-    """The tokens of ``text`` without special tokens (none for blank text)."""
-    return tokenizer(text, add_special_tokens=False).input_ids if text.strip() else []
 
 
 class Instructions:
