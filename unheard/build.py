@@ -92,7 +92,7 @@ def _llm(config: ModelConfig, weights: bool, dtype: torch.dtype) -> PreTrainedMo
         return _pretrained(auto, config.llm, dtype=dtype)
     model = auto.from_config(arch, dtype=dtype)
     if config.llm_config is not None and config.llm_config.get("tie_word_embeddings") is False:
-        _untie_output_embeddings(model)
+        untie_output_embeddings(model)
     return model
 
 
@@ -117,12 +117,20 @@ def _pretrained(auto: Any, name: str, **kwargs: Any) -> Any:
         ) from e
 
 
-def _untie_output_embeddings(model: PreTrainedModel) -> None:
-    # MT5Config forces tie_word_embeddings=True, but real mT0 checkpoints have a separate lm_head
-    # (3.7B params for mT0-xl, not 3.23B): give the head its own weight so counts match them.
+def untie_output_embeddings(model: PreTrainedModel) -> nn.Parameter:
+    """Give the output projection its own weight (uninitialised; the caller initialises it).
+
+    MT5Config forces ``tie_word_embeddings=True``, but real mT0 checkpoints have a separate
+    ``lm_head`` (3.7B params for mT0-xl, not 3.23B), and ``from_pretrained`` keeps a saved pair
+    apart when both tensors are present and differ.
+
+    Returns:
+        The new head weight.
+    """
     head = model.get_output_embeddings()
     head.weight = nn.Parameter(torch.empty_like(head.weight))
     model.config.tie_word_embeddings = False
+    return head.weight
 
 
 def _unfreeze(llm: PreTrainedModel, patterns: tuple[str, ...]) -> None:

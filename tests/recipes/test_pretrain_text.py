@@ -56,6 +56,32 @@ def test_short_pretraining_saves_an_mt5_the_speech_llm_loads(tmp_path):
     assert "<extra_id_0>" in tokenizer.get_vocab()
 
 
+def test_a_new_mt5_has_std_1_token_embeddings_and_its_own_head_after_save_and_load(tmp_path):
+    """transformers ties every MT5Config's lm_head to the input embedding; a small output init on
+    that shared matrix shrank the token embeddings to std ~0.06 (the bug that kept the mini mT5
+    from reading its input). The head is untied, and stays so through save_pretrained/load."""
+    import torch
+    from transformers import MT5ForConditionalGeneration
+
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps({"language": "es", "text": num2words(n, lang="es"),
+                    "translation": num2words(n, lang="en")}) + "\n" for n in range(50)))  # fmt: skip
+    options = TextPretrainOptions(
+        steps=1, batch_size=4, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=1
+    )
+    pretrain_text([str(path)], [], tmp_path / "out", options, log=print)
+    model = MT5ForConditionalGeneration.from_pretrained(str(tmp_path / "out/model"))
+    embed, head = model.get_input_embeddings().weight, model.lm_head.weight
+    assert embed.data_ptr() != head.data_ptr()
+    assert 0.9 < embed.std().item() < 1.1  # T5's init, one small AdamW step later
+    assert 0.1 < head.std().item() < 0.15  # d_model ** -0.5 = 0.125
+    ids = torch.tensor([[5, 6, 7, 1]])
+    logits = model(input_ids=ids, labels=torch.tensor([[8, 1]])).logits
+    assert torch.allclose(logits, torch.nn.functional.linear(
+        model(input_ids=ids, labels=torch.tensor([[8, 1]]), output_hidden_states=True)
+        .decoder_hidden_states[-1], head))  # fmt: skip
+
+
 class _Interrupted(Exception):
     pass
 

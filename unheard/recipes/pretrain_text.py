@@ -34,6 +34,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from unheard.build import untie_output_embeddings
 from unheard.data.collate import token_ids
 from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
 from unheard.recipes.state import (
@@ -249,10 +250,13 @@ def _new_model(
         dropout_rate=options.dropout,
     )  # fmt: skip
     model = MT5ForConditionalGeneration(config)
-    # mT5's untied lm_head is initialised with std 1.0, i.e. logits of std ~sqrt(d_model) and a
-    # first loss of ~20 nats; scaling it as a tied head would be (d_model**-0.5) starts near
-    # log(vocab) and saved ~300 of the first 1,200 steps in our runs
-    torch.nn.init.normal_(model.lm_head.weight, std=options.d_model**-0.5)
+    # transformers 5 ties every MT5Config's lm_head to the input embedding (no output rescaling),
+    # so initialising the head small for a first loss near log(vocab) also shrank the token
+    # embeddings from T5's std 1.0 to ~0.06: the first attention layer drowned the token identities
+    # in the residual stream, and a model trained so for 4,400 steps still wrote "three hundred
+    # and fifty-three" for "ciento cincuenta y tres" and fit 6-28% of its *training* items. An own
+    # head, as real mT5/mT0 checkpoints have, keeps std-1 embeddings and a small head.
+    torch.nn.init.normal_(untie_output_embeddings(model), std=options.d_model**-0.5)
     return tokenizer, model
 
 
