@@ -82,6 +82,41 @@ def test_a_new_mt5_has_std_1_token_embeddings_and_its_own_head_after_save_and_lo
         .decoder_hidden_states[-1], head))  # fmt: skip
 
 
+def test_languages_limit_what_the_model_reads_not_the_tokenizer_and_survive_a_resume(tmp_path):
+    """An LLM that barely knows a language (issue 9): the model trains on es text only, the
+    tokenizer still covers French, and a run cut after its checkpoint resumes with the option."""
+    from transformers import AutoTokenizer
+
+    path = tmp_path / "train.jsonl"
+    with path.open("w") as f:
+        for n in range(40):
+            for lang in ("es", "fr"):
+                f.write(json.dumps({"language": lang, "text": num2words(n, lang=lang),
+                                    "translation": num2words(n, lang="en")}) + "\n")  # fmt: skip
+    options = TextPretrainOptions(
+        steps=4, batch_size=4, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=1,
+        save_every=2, probe_every=2, eval_per_language=2, languages=("es",),
+    )  # fmt: skip
+
+    def stop_at_first_probe(line: str) -> None:
+        if "probe" in line:
+            raise _Interrupted(line)
+
+    with pytest.raises(_Interrupted):
+        pretrain_text([str(path)], [str(path)], tmp_path / "out", options, stop_at_first_probe)
+    lines = []
+    metrics = pretrain_text([str(path)], [str(path)], tmp_path / "out", options, lines.append)
+    assert any("resumed from" in x for x in lines)
+    assert any("40 records (es)" in x for x in lines)  # 80 in the file, the French left out
+    assert set(metrics["translation_exact_match"]) == {"es", "fr"}  # the probe reads both
+    tokenizer = AutoTokenizer.from_pretrained(str(tmp_path / "out/model"))
+    french = tokenizer.tokenize(num2words(37, lang="fr"))
+    assert tokenizer.unk_token not in french and len(french) <= 4  # pieces learned from fr text
+    with pytest.raises(ValueError, match=r"\['de'\]"):
+        bad = TextPretrainOptions(**{**options.__dict__, "languages": ("es", "de")})
+        pretrain_text([str(path)], [], tmp_path / "bad", bad, log=print)
+
+
 class _Interrupted(Exception):
     pass
 

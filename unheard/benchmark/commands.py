@@ -27,6 +27,11 @@ def add_parser(subparsers: Any) -> None:
         "--instruct-steps", type=int, default=2000, help="mini: then instruction-tuning steps"
     )
     p.add_argument("--mt5", help="mini: use this pretrained mT5 folder instead of pretraining")
+    p.add_argument(
+        "--llm-languages",
+        help="mini: comma-separated languages whose text the mT5 learns (default all 8; e.g. "
+        "es,fr,it,pt,de,en for an LLM that barely knows the unseen ca and nl)",
+    )
     p.add_argument("--stage1-steps", type=int, help="default: mini 2500, real-llm 600")
     p.add_argument("--stage2-steps", type=int, help="default: mini 1200, real-llm 400")
     p.add_argument(
@@ -47,6 +52,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     options = BenchmarkOptions(
         track=args.track, per_language=args.per_language, text_steps=args.text_steps,
         instruct_steps=args.instruct_steps,
+        llm_languages=tuple(args.llm_languages.split(",")) if args.llm_languages else None,
         mt5=args.mt5, stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps,
         ablations=tuple(args.ablations), encoder_cache=not args.no_encoder_cache,
         seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress,

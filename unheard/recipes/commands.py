@@ -46,6 +46,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "translate → English), the text where the audio goes",
     )
     text.add_argument(
+        "--languages",
+        help="comma-separated: train the model on these languages' text only (the tokenizer "
+        "reads all); default all",
+    )
+    text.add_argument(
         "--init", help="start from this saved model and its tokenizer (e.g. instruction tuning)"
     )
     text.add_argument("--warmup-steps", type=int, default=200)
@@ -63,6 +68,7 @@ def _pretrain_text(args: argparse.Namespace) -> int:
         d_ff=4 * args.d_model, layers=args.layers, vocab_size=args.vocab_size, seed=args.seed,
         denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,
         warmup_steps=args.warmup_steps, save_every=args.save_every, probe_every=args.probe_every,
+        languages=tuple(args.languages.split(",")) if args.languages else None,
     )  # fmt: skip
     metrics = pretrain_text(args.train, args.dev, args.out, options)
     print(json.dumps(metrics.get("translation_exact_match", {})))

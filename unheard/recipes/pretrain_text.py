@@ -76,6 +76,9 @@ class TextPretrainOptions:
     # translate prompts; the rest of the batch is "translate to English:" translation
     instruct_share: float = 0.0
     init: str | None = None  # start from this saved model and tokenizer (a fresh schedule)
+    # train the model on these languages' text only (None: all); a new tokenizer still reads all
+    # of it, as mT5's vocabulary covers languages its LM barely knows
+    languages: tuple[str, ...] | None = None
     noise_density: float = 0.15  # share of tokens masked by span corruption
     mean_span: float = 3.0  # mean masked span length in tokens
     dropout: float = 0.0  # off: a short run on a small corpus is under-fitted, not over-fitted
@@ -95,6 +98,8 @@ class TextPretrainOptions:
             )
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("steps, batch_size and lr must be positive")
+        if self.languages is not None and not self.languages:
+            raise ValueError("languages must name at least one language (None: all)")
 
 
 def read_text(patterns: Sequence[str]) -> list[dict[str, Any]]:
@@ -148,11 +153,19 @@ def pretrain_text(
         model.config.dropout_rate = options.dropout
     else:
         tokenizer, model = _new_model(records, out / "model", options)
+    if options.languages is not None:
+        missing = sorted(set(options.languages) - {r["language"] for r in records})
+        if missing:
+            raise ValueError(
+                f"languages={list(options.languages)} names {missing}, which have no training text"
+            )
+        records = [r for r in records if r["language"] in options.languages]
     sentinels = tokenizer.convert_tokens_to_ids([f"<extra_id_{i}>" for i in range(SENTINELS)])
     params = sum(p.numel() for p in model.parameters())
     start = f"from {options.init}" if options.init else "new"
+    languages = ",".join(options.languages) if options.languages else "all languages"
     log(
-        f"text pretraining: {len(records)} records, vocab {len(tokenizer)}, "
+        f"text pretraining: {len(records)} records ({languages}), vocab {len(tokenizer)}, "
         f"mT5 {params / 1e6:.1f}M ({start})"
     )
     encoded = [
@@ -317,8 +330,10 @@ def _resume(
 
 
 def _training_options(options: dict[str, Any]) -> dict[str, Any]:
-    # what changes the trained model; checkpoint and probe cadence may differ on resume
-    return {k: v for k, v in options.items() if k not in ("save_every", "probe_every")}
+    # what changes the trained model; checkpoint and probe cadence may differ on resume (through
+    # JSON, so that a tuple now equals the list the checkpoint saved)
+    kept = {k: v for k, v in options.items() if k not in ("save_every", "probe_every")}
+    return json.loads(json.dumps(kept))
 
 
 def _warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
