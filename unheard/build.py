@@ -9,6 +9,7 @@ user would. Building without weights (``weights=False``) constructs the architec
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
@@ -31,6 +32,18 @@ from unheard.model.lora import apply_lora
 from unheard.model.speech_llm import SpeechLLM
 
 LLM_FRAME_MS = 80.0  # the paper's adapter output rate
+
+
+class _UntiedT5HeadNotice(logging.Filter):
+    """transformers 5 sets ``tie_word_embeddings=True`` on every MT5Config, so loading a real
+    mT5/mT0 (or unheard's mini mT5), whose saved ``lm_head`` differs from its embedding, warns that
+    it will not tie the two. Not tying them is right; the warning on every load is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "tie shared.weight to lm_head.weight" not in record.getMessage()
+
+
+logging.getLogger("transformers.modeling_utils").addFilter(_UntiedT5HeadNotice())
 
 
 def build_speech_llm(
