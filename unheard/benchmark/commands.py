@@ -22,9 +22,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("overrides", nargs="*", help="key=value overrides for every training run")
     p.add_argument("--out", help="output folder (default runs/benchmark/TRACK)")
     p.add_argument("--per-language", type=int, default=300, help="training utterances/language")
-    p.add_argument("--text-steps", type=int, default=2400, help="mini: mT5 text pretraining steps")
+    p.add_argument("--text-steps", type=int, default=1600, help="mini: mT5 text pretraining steps")
     p.add_argument(
-        "--instruct-steps", type=int, default=2000, help="mini: then instruction-tuning steps"
+        "--instruct-steps", type=int, default=600, help="mini: then instruction-tuning steps"
     )
     p.add_argument("--mt5", help="mini: use this pretrained mT5 folder instead of pretraining")
     p.add_argument(
