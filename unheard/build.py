@@ -77,7 +77,10 @@ def build_speech_llm(
         llm = apply_lora(llm, config.lora)
         _unfreeze(llm, config.llm_trainable)
         stride = config.adapter_stride or max(1, round(LLM_FRAME_MS / encoder.frame_ms))
-        model = SpeechLLM(encoder, llm, adapter_stride=stride, adapter_kernel=config.adapter_kernel)
+        model = SpeechLLM(
+            encoder, llm, adapter_stride=stride, adapter_kernel=config.adapter_kernel,
+            adapter_norm=config.adapter_norm,
+        )  # fmt: skip
     return model
 
 

@@ -31,6 +31,9 @@ class ModelConfig:
     llm_config: dict | None = None
     adapter_stride: int | None = None  # None: 80 ms LLM frames, i.e. 80 / encoder frame ms
     adapter_kernel: int = 3  # kernel size of both adapter convs
+    # RMS-normalise the adapter output with a learned gain that starts at the LLM's token-embedding
+    # RMS, so audio frames enter the LLM at the scale of its tokens; off: the paper's adapter
+    adapter_norm: bool = False
     lora: LoraOptions = field(default_factory=LoraOptions)
     encoder_trainable: bool = False  # train the speech encoder too (the paper: frozen)
     # Whisper only: encode the audio's own length instead of padding to the 30 s window;

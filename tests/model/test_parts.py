@@ -45,6 +45,39 @@ def test_adapter_output_lengths_match_the_convolutions(stride):
         assert n.item() == -(-frames // stride)  # ceil(frames / stride)
 
 
+def test_adapter_norm_puts_every_frame_at_the_token_scale_and_keeps_padding_zero(tmp_path):
+    """`model.adapter_norm`: each valid output frame has RMS = the gain, which starts at the RMS
+    of the LLM's token embeddings; padded frames stay zero; the gain is trained and saved."""
+    from unheard.checkpoint import load_checkpoint, save_checkpoint
+    from unheard.config import ModelConfig
+
+    adapter = ConvAdapter(8, 16, stride=2, out_scale=3.0)
+    assert (
+        sum(p.numel() for p in adapter.parameters())
+        == sum(p.numel() for p in ConvAdapter(8, 16, stride=2).parameters()) + 16
+    )  # one gain per LLM dimension
+    y, n = adapter(100 * torch.randn(2, 9, 8), torch.tensor([9, 4]))
+    rms = y.pow(2).mean(-1).sqrt()  # (batch, frames)
+    torch.testing.assert_close(rms[0], torch.full((5,), 3.0), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(rms[1, :2], torch.full((2,), 3.0), atol=1e-4, rtol=1e-4)
+    assert n.tolist() == [5, 2] and rms[1, 2:].abs().max() == 0
+
+    config = ModelConfig(encoder="tiny:whisper", llm="tiny:mt5", adapter_norm=True)
+    model = build_speech_llm(config)
+    embeddings = model.llm.get_input_embeddings().weight
+    gain = model.adapter.norm.weight
+    assert gain.requires_grad
+    torch.testing.assert_close(gain, torch.full_like(gain, embeddings.pow(2).mean().sqrt().item()))
+    with torch.no_grad():
+        gain.mul_(0.5)
+    save_checkpoint(model, config, tmp_path / "ck")
+    loaded = load_checkpoint(tmp_path / "ck")[0]
+    torch.testing.assert_close(loaded.adapter.norm.weight, gain)
+    assert (
+        build_speech_llm(ModelConfig(encoder="tiny:whisper", llm="tiny:mt5")).adapter.norm is None
+    )
+
+
 def test_adapter_rejects_bad_settings():
     with pytest.raises(ValueError, match="stride must be >= 1, got 0"):
         ConvAdapter(4, 4, stride=0)

@@ -24,9 +24,22 @@ class ConvAdapter(nn.Module):
         llm_dim: width of the LLM token embeddings.
         stride: time downsampling of the first conv.
         kernel_size: odd kernel size of both convs.
+        out_scale: when given, the output is RMS-normalised per frame with a learned gain
+            (``llm_dim`` more parameters) that starts at this value — the RMS of the LLM's token
+            embeddings, so audio frames start at the scale of the tokens around them. Without it
+            (the paper's adapter) nothing ties the output scale to the tokens': Whisper base into
+            the mini mT5 came out at 12x the token RMS, and the pre-norm LLM's layers then barely
+            change those positions.
     """
 
-    def __init__(self, enc_dim: int, llm_dim: int, stride: int = 4, kernel_size: int = 3) -> None:
+    def __init__(
+        self,
+        enc_dim: int,
+        llm_dim: int,
+        stride: int = 4,
+        kernel_size: int = 3,
+        out_scale: float | None = None,
+    ) -> None:
         super().__init__()
         if stride < 1:
             raise ValueError(f"adapter stride must be >= 1, got {stride}")
@@ -38,6 +51,10 @@ class ConvAdapter(nn.Module):
         self.conv1 = nn.Conv1d(enc_dim, llm_dim, kernel_size, stride=stride, padding=pad)
         self.act = nn.GELU()
         self.conv2 = nn.Conv1d(llm_dim, llm_dim, kernel_size, stride=1, padding=pad)
+        self.norm = None
+        if out_scale is not None:
+            self.norm = nn.RMSNorm(llm_dim, eps=1e-6)
+            nn.init.constant_(self.norm.weight, out_scale)
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         """Valid output frames for ``lengths`` valid input frames: ``ceil(lengths / stride)``."""
@@ -62,6 +79,8 @@ class ConvAdapter(nn.Module):
         h = self.act(self.conv1(x)).transpose(1, 2)  # (batch, frames_out, llm_dim)
         h = _zero_past(h, out_lengths).transpose(1, 2)
         y = self.conv2(h).transpose(1, 2)  # (batch, frames_out, llm_dim)
+        if self.norm is not None:
+            y = self.norm(y)  # each frame at RMS = the gain (padding is zeroed next)
         return _zero_past(y, out_lengths), out_lengths
 
 

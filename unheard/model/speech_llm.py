@@ -50,6 +50,8 @@ class SpeechLLM(nn.Module):
         llm: the LLM (frozen, optionally with LoRA layers already injected).
         adapter_stride: time downsampling of the adapter's first conv.
         adapter_kernel: kernel size of both adapter convs.
+        adapter_norm: RMS-normalise the adapter output, its gain starting at the RMS of the
+            LLM's token embeddings (`ConvAdapter` ``out_scale``).
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class SpeechLLM(nn.Module):
         llm: PreTrainedModel,
         adapter_stride: int = 4,
         adapter_kernel: int = 3,
+        adapter_norm: bool = False,
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -66,11 +69,17 @@ class SpeechLLM(nn.Module):
         # on); off, ``forward`` returns the logits of every position
         self.answer_logits_only = False
         self.layer_mix = LayerWeightedSum(encoder.num_hidden_states)
+        embeddings = llm.get_input_embeddings().weight
+        scale = None
+        if adapter_norm:  # 1.0 on the meta device, where there are no values (counts only)
+            meta = embeddings.device.type == "meta"
+            scale = 1.0 if meta else embeddings.detach().float().pow(2).mean().sqrt().item()
         self.adapter = ConvAdapter(
             encoder.hidden_size,
-            llm.get_input_embeddings().embedding_dim,
+            embeddings.shape[1],
             stride=adapter_stride,
             kernel_size=adapter_kernel,
+            out_scale=scale,
         )
 
     @property
