@@ -28,8 +28,8 @@ class ConvAdapter(nn.Module):
             (``llm_dim`` more parameters) that starts at this value — the RMS of the LLM's token
             embeddings, so audio frames start at the scale of the tokens around them. Without it
             (the paper's adapter) nothing ties the output scale to the tokens': Whisper base into
-            the mini mT5 came out at 12x the token RMS, and the pre-norm LLM's layers then barely
-            change those positions.
+            the mini mT5 came out at 12x the token RMS. On that track the norm learned slower at
+            equal steps (docs/benchmark.md, round 3), so it is an option, off by default.
     """
 
     def __init__(
