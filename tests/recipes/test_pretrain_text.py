@@ -15,6 +15,14 @@ from unheard.model.lora import LoraOptions
 from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text, span_corrupt
 
 
+def _number_text(path, languages, count):
+    """Parallel text of the numbers below ``count`` in ``languages``, English the translation."""
+    rows = [{"language": lang, "text": num2words(n, lang=lang), "translation": num2words(n, lang="en")}
+            for n in range(count) for lang in languages]  # fmt: skip
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
 def test_span_corruption_masks_spans_and_the_target_restores_them():
     rng = random.Random(0)
     sentinels = [1000 + i for i in range(32)]
@@ -39,12 +47,7 @@ def test_span_corruption_masks_spans_and_the_target_restores_them():
 
 
 def test_short_pretraining_saves_an_mt5_the_speech_llm_loads(tmp_path):
-    path = tmp_path / "train.jsonl"
-    with path.open("w") as f:
-        for n in range(60):
-            for lang in ("es", "fr", "en"):
-                f.write(json.dumps({"language": lang, "text": num2words(n, lang=lang),
-                                    "translation": num2words(n, lang="en")}) + "\n")  # fmt: skip
+    path = _number_text(tmp_path / "train.jsonl", ("es", "fr", "en"), 60)
     options = TextPretrainOptions(
         steps=30, batch_size=16, d_model=64, d_ff=128, layers=2, vocab_size=300, warmup_steps=5
     )
@@ -63,9 +66,7 @@ def test_a_new_mt5_has_std_1_token_embeddings_and_its_own_head_after_save_and_lo
     import torch
     from transformers import MT5ForConditionalGeneration
 
-    path = tmp_path / "train.jsonl"
-    path.write_text("".join(json.dumps({"language": "es", "text": num2words(n, lang="es"),
-                    "translation": num2words(n, lang="en")}) + "\n" for n in range(50)))  # fmt: skip
+    path = _number_text(tmp_path / "train.jsonl", ("es",), 50)
     options = TextPretrainOptions(
         steps=1, batch_size=4, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=1
     )
@@ -87,12 +88,7 @@ def test_languages_limit_what_the_model_reads_not_the_tokenizer_and_survive_a_re
     tokenizer still covers French, and a run cut after its checkpoint resumes with the option."""
     from transformers import AutoTokenizer
 
-    path = tmp_path / "train.jsonl"
-    with path.open("w") as f:
-        for n in range(40):
-            for lang in ("es", "fr"):
-                f.write(json.dumps({"language": lang, "text": num2words(n, lang=lang),
-                                    "translation": num2words(n, lang="en")}) + "\n")  # fmt: skip
+    path = _number_text(tmp_path / "train.jsonl", ("es", "fr"), 40)
     options = TextPretrainOptions(
         steps=4, batch_size=4, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=1,
         save_every=2, probe_every=2, eval_per_language=2, languages=("es",),
@@ -126,12 +122,7 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    path = tmp_path / "train.jsonl"
-    with path.open("w") as f:
-        for n in range(40):
-            for lang in ("es", "en"):
-                f.write(json.dumps({"language": lang, "text": num2words(n, lang=lang),
-                                    "translation": num2words(n, lang="en")}) + "\n")  # fmt: skip
+    path = _number_text(tmp_path / "train.jsonl", ("es", "en"), 40)
     options = TextPretrainOptions(
         steps=6, batch_size=8, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=2,
         save_every=3, probe_every=3, eval_per_language=2,
