@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from unheard.data.commands import language_codes
+
 
 def add_parser(subparsers: Any) -> None:
     """Add ``benchmark`` to the ``unheard`` subcommands."""
@@ -29,6 +31,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--mt5", help="mini: use this pretrained mT5 folder instead of pretraining")
     p.add_argument(
         "--llm-languages",
+        type=language_codes,
         help="mini: comma-separated languages whose text the mT5 learns (default all 8; e.g. "
         "es,fr,it,pt,de,en for an LLM that barely knows the unseen ca and nl)",
     )
@@ -52,7 +55,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     options = BenchmarkOptions(
         track=args.track, per_language=args.per_language, text_steps=args.text_steps,
         instruct_steps=args.instruct_steps,
-        llm_languages=tuple(args.llm_languages.split(",")) if args.llm_languages else None,
+        llm_languages=args.llm_languages,
         mt5=args.mt5, stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps,
         ablations=tuple(args.ablations), encoder_cache=not args.no_encoder_cache,
         seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress,

@@ -25,9 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("source", type=Path, help="the corpus folder as released")
     imp.add_argument("--out", type=Path, required=True, help="where the manifests go")
-    imp.add_argument("--languages", type=_codes, default=None, help="comma-separated codes to keep")
     imp.add_argument(
-        "--exclude-languages", type=_codes, default=(), help="comma-separated codes to drop"
+        "--languages", type=language_codes, default=None, help="comma-separated codes to keep"
+    )
+    imp.add_argument(
+        "--exclude-languages", type=language_codes, default=(), help="comma-separated codes to drop"
     )
     imp.add_argument("--language", help="the spoken language (folder importer only)")
     imp.add_argument(
@@ -48,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--out", type=Path, required=True, help="output folder")
     synth.add_argument(
         "--languages",
-        type=_codes,
+        type=language_codes,
         default=None,
         help="comma-separated codes, or 'all' (default: en,es,fr,it,pt,de,nl,ca)",
     )
@@ -96,7 +98,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     stats.set_defaults(run=_stats)
 
 
-def _codes(value: str) -> tuple[str, ...]:
+def language_codes(value: str) -> tuple[str, ...]:
+    """An argparse ``type``: comma-separated language codes, stripped, at least one.
+
+    Raises:
+        argparse.ArgumentTypeError: for a value that names no code.
+    """
     codes = tuple(c.strip() for c in value.split(",") if c.strip())
     if not codes:
         raise argparse.ArgumentTypeError("expected comma-separated language codes")

@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 
+from unheard.data.commands import language_codes
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add ``unheard train``."""
@@ -47,6 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     text.add_argument(
         "--languages",
+        type=language_codes,
         help="comma-separated: train the model on these languages' text only (the tokenizer "
         "reads all); default all",
     )
@@ -68,7 +71,7 @@ def _pretrain_text(args: argparse.Namespace) -> int:
         d_ff=4 * args.d_model, layers=args.layers, vocab_size=args.vocab_size, seed=args.seed,
         denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,
         warmup_steps=args.warmup_steps, save_every=args.save_every, probe_every=args.probe_every,
-        languages=tuple(args.languages.split(",")) if args.languages else None,
+        languages=args.languages,
     )  # fmt: skip
     metrics = pretrain_text(args.train, args.dev, args.out, options)
     print(json.dumps(metrics.get("translation_exact_match", {})))
