@@ -59,3 +59,20 @@ def test_demo_runs_the_slice_end_to_end(tmp_path):
     assert "ASR WER" in result.stdout and "ST chrF" in result.stdout
     assert (tmp_path / "checkpoint" / "trained.safetensors").is_file()
     assert (tmp_path / "corpus" / "manifest.jsonl").is_file()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("asr", "expected task=weight"), ("asr=two", "expected task=weight"),
+     ("=1", "expected task=weight"), ("asr=1,poem=1", "instruct_weights must give tasks")],
+)  # fmt: skip
+def test_pretrain_text_refuses_bad_instruct_weights_before_any_work(tmp_path, value, message):
+    text = tmp_path / "t.jsonl"
+    text.write_text(json.dumps({"language": "es", "text": "uno", "translation": "one"}) + "\n")
+    result = _unheard(
+        "pretrain-text", "--train", str(text), "--out", str(tmp_path / "out"),
+        "--instruct-share", "0.5", "--instruct-weights", value,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "out").exists()

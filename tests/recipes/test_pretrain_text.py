@@ -209,6 +209,26 @@ def test_instruction_tuning_from_a_saved_model_teaches_it_to_follow_the_speech_p
     assert after["translate_prompt_exact_match"]["es"] >= 0.5
 
 
+def test_instruct_weights_choose_which_prompts_the_model_learns(instruction_tuned):
+    """Weighted to the transcribe task alone, instruction tuning teaches copying under the speech
+    ASR prompt and nothing under the ST prompt (which then copies too, so never gives the English);
+    unknown tasks and weights that sum to zero are refused."""
+    root = instruction_tuned[0]
+    size = {"d_model": 64, "d_ff": 128, "layers": 2, "vocab_size": 200, "eval_per_language": 40}
+    only_copy = TextPretrainOptions(
+        steps=200, batch_size=32, warmup_steps=5, denoise_share=0, instruct_share=1.0,
+        instruct_weights={"asr": 1.0, "st": 0.0}, init=str(root / "base/model"), lr=3e-3, **size,
+    )  # fmt: skip
+    data = [str(root / "text/es_train.jsonl")], [str(root / "text/es_test.jsonl")]
+    metrics = pretrain_text(*data, root / "copy-only", only_copy, log=print)
+    print(metrics)
+    assert metrics["asr_prompt_exact_match"]["es"] >= 0.5
+    assert metrics["st_prompt_exact_match"]["es"] <= 0.1
+    for bad in ({"asr": 1.0, "summarise": 1.0}, {"asr": 0.0}, {"asr": -1.0, "st": 2.0}):
+        with pytest.raises(ValueError, match="instruct_weights"):
+            TextPretrainOptions(instruct_share=0.5, instruct_weights=bad)
+
+
 def test_the_speech_llm_text_path_answers_as_its_llm_does_alone(instruction_tuned):
     """The benchmark's text probe (the SpeechLLM reading text where audio goes, through the
     collator) gives the very answers of the bare mT5 given the same prompt tokenized by the

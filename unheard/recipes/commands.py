@@ -48,6 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "translate → English), the text where the audio goes",
     )
     text.add_argument(
+        "--instruct-weights",
+        type=_task_weights,
+        help="relative weights of the instruction tasks, e.g. asr=2,st=1,translate=1 (asr: the "
+        "transcribe prompt → the text itself); default equal",
+    )
+    text.add_argument(
         "--languages",
         type=language_codes,
         help="comma-separated: train the model on these languages' text only (the tokenizer "
@@ -63,6 +69,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     text.set_defaults(run=_pretrain_text)
 
 
+def _task_weights(value: str) -> dict[str, float]:
+    """``asr=2,st=1`` → ``{"asr": 2.0, "st": 1.0}`` (argparse type)."""
+    weights = {}
+    for part in value.split(","):
+        task, sep, weight = part.partition("=")
+        try:
+            weights[task.strip()] = float(weight)
+        except ValueError:
+            sep = ""
+        if not sep or not task.strip():
+            raise argparse.ArgumentTypeError(f"expected task=weight, got {part!r} in {value!r}")
+    return weights
+
+
 def _pretrain_text(args: argparse.Namespace) -> int:
     from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
 
@@ -71,7 +91,7 @@ def _pretrain_text(args: argparse.Namespace) -> int:
         d_ff=4 * args.d_model, layers=args.layers, vocab_size=args.vocab_size, seed=args.seed,
         denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,
         warmup_steps=args.warmup_steps, save_every=args.save_every, probe_every=args.probe_every,
-        languages=args.languages,
+        languages=args.languages, instruct_weights=args.instruct_weights,
     )  # fmt: skip
     metrics = pretrain_text(args.train, args.dev, args.out, options)
     print(json.dumps(metrics.get("translation_exact_match", {})))

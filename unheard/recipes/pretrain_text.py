@@ -75,6 +75,10 @@ class TextPretrainOptions:
     # with the text for the audio (transcribe → the text, translate → English) and the text-only
     # translate prompts; the rest of the batch is "translate to English:" translation
     instruct_share: float = 0.0
+    # relative weight of each instruction task (`INSTRUCTION_TASKS`) in that share; None: equal.
+    # A frozen LLM in stage 1 must *copy* the adapter's output for ASR, and a model pretrained
+    # mostly on translation learns copying slowly: weighting "asr" up is the lever
+    instruct_weights: dict[str, float] | None = None
     init: str | None = None  # start from this saved model and tokenizer (a fresh schedule)
     # train the model on these languages' text only (None: all); a new tokenizer still reads all
     # of it, as mT5's vocabulary covers languages its LM barely knows
@@ -98,6 +102,14 @@ class TextPretrainOptions:
             )
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("steps, batch_size and lr must be positive")
+        if self.instruct_weights is not None:
+            unknown = set(self.instruct_weights) - set(INSTRUCTION_TASKS)
+            weights = list(self.instruct_weights.values())
+            if unknown or min(weights, default=-1) < 0 or sum(weights) <= 0:
+                raise ValueError(
+                    f"instruct_weights must give tasks of {INSTRUCTION_TASKS} weights >= 0 with a "
+                    f"positive sum, got {self.instruct_weights}"
+                )
         if self.languages is not None and not self.languages:
             raise ValueError("languages must name at least one language (None: all)")
 
@@ -174,6 +186,9 @@ def pretrain_text(
         for r in records
     ]  # fmt: skip
     instruct = Instructions(tokenizer)
+    weights = options.instruct_weights or dict.fromkeys(INSTRUCTION_TASKS, 1.0)
+    tasks = [task for task in INSTRUCTION_TASKS if weights.get(task, 0) > 0]
+    task_weights = [weights[task] for task in tasks]
     pools = {**PROMPT_POOLS, **TEXT_PROMPT_POOLS}  # the prompt paraphrases of each instruction task
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
     schedule = _warmup_cosine(options.warmup_steps, options.steps)
@@ -194,7 +209,7 @@ def pretrain_text(
                     ([*corrupted, tokenizer.eos_token_id], [*spans, tokenizer.eos_token_id])
                 )
             elif draw < options.denoise_share + options.instruct_share:
-                task = rng.choice(INSTRUCTION_TASKS)
+                task = rng.choices(tasks, task_weights)[0]
                 template = rng.choice(pools[task])
                 answer = plain if task == "asr" else english
                 pairs.append(instruct.pair(task, template, plain, answer))
