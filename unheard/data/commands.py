@@ -76,6 +76,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="add white noise at an SNR drawn per utterance from LO..HI dB (default: none)",
     )
+    synth.add_argument(
+        "--kinds",
+        type=language_codes,
+        default=None,
+        help="comma-separated item kinds to draw (cardinal, ordinal, year, decimal, currency, "
+        "date, unit, territory, language; default all)",
+    )
     synth.add_argument("--jobs", type=int, default=2, help="espeak-ng processes at a time (2)")
     synth.set_defaults(run=_synth)
 
@@ -155,6 +162,7 @@ def _synth(args: argparse.Namespace) -> int:
         test_share=args.test_share,
         seed=args.seed,
         noise_snr_db=None if args.noise_snr_db is None else parse_snr_range(args.noise_snr_db),
+        kinds=args.kinds,
         jobs=args.jobs,
     )
     with tqdm(desc="espeak-ng", unit="utt", disable=None) as bar:

@@ -138,6 +138,17 @@ def test_noise_is_added_at_the_drawn_snr(corpus, tmp_path):
         assert 9.5 < snr < 20.5
 
 
+def test_a_numbers_only_corpus_speaks_and_reports_only_its_kinds(tmp_path):
+    options = dataclasses.replace(OPTIONS, kinds=("cardinal",))
+    numbers = build_synth_corpus(tmp_path / "numbers", options)
+    summary = json.loads(numbers.summary.read_text())
+    assert summary["options"]["kinds"] == ["cardinal"]
+    for language, info in summary["languages"].items():
+        assert info["kinds"] == ["cardinal"]
+        utterances = read_manifest(numbers.manifests[language, "train"])
+        assert utterances and all(u.id.startswith(f"{language}-cardinal-") for u in utterances)
+
+
 def test_quotas_follow_the_shares():
     options = SynthOptions(per_language=300)
     assert options.speech_quotas() == {"train": 300, "dev": 30, "test": 30}
@@ -154,6 +165,8 @@ def test_options_are_checked():
         SynthOptions(per_language=10, text_per_language=5)
     with pytest.raises(ValueError, match="low, high"):
         SynthOptions(noise_snr_db=(20.0, 10.0))
+    with pytest.raises(ValueError, match="kinds must name some of"):
+        SynthOptions(kinds=("cardinal", "poem"))
     assert parse_snr_range("10,30") == (10.0, 30.0) and parse_snr_range("15") == (15.0, 15.0)
     with pytest.raises(ValueError, match="LO,HI"):
         parse_snr_range("loud")

@@ -126,6 +126,25 @@ def test_split_of_follows_the_shares_and_the_group():
         )
 
 
+def test_a_kinds_subset_draws_only_those_kinds_and_keeps_every_items_split(selection):
+    """A numbers-only corpus is the big one's items of those kinds, split the same way: none of
+    its test texts is in the all-kinds corpus's training text, and vice versa (so an LLM
+    pretrained on one corpus's training text can be tested on the other's test set)."""
+    numbers = select_items(
+        LANGUAGES_UNDER_TEST, QUOTAS, seed=11, dev_share=0.1, test_share=0.1,
+        kinds=("cardinal", "year"),
+    )  # fmt: skip
+    assert {r.item.kind for _, _, r in _records(numbers)} == {"cardinal", "year"}
+    for language in LANGUAGES_UNDER_TEST:
+        assert len(numbers[language]["train"]) == QUOTAS["train"]
+    for a, b in ((numbers, selection), (selection, numbers)):
+        test_texts = {normalize(r.text) for _, split, r in _records(a) if split == "test"}
+        train_texts = {normalize(r.text) for _, split, r in _records(b) if split == "train"}
+        assert test_texts and not test_texts & train_texts
+    for _, split, r in _records(numbers):
+        assert split_of(r.item, 11, 0.1, 0.1) == split
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown split"):
         select_items(("es",), {"valid": 3}, 0, 0.1, 0.1)

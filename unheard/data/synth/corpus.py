@@ -33,7 +33,7 @@ import soundfile
 from unheard.data.augment import add_noise
 from unheard.data.espeak import synthesize
 from unheard.data.manifest import Utterance, write_manifest
-from unheard.data.synth.languages import DEFAULT_LANGUAGES, language_spec
+from unheard.data.synth.languages import DEFAULT_LANGUAGES, KINDS, language_spec
 from unheard.data.synth.parallel_text import (
     ParallelText,
     parallel_text_path,
@@ -59,6 +59,10 @@ class SynthOptions:
     min_eval: int = 5  # at least this many dev and test utterances per language (share > 0)
     seed: int = 0  # items, splits, voices and noise
     noise_snr_db: tuple[float, float] | None = None  # white noise at an SNR drawn from this range
+    # the item kinds to draw (`KINDS`); None: all a language renders. Fewer kinds, fewer words
+    # to learn from the same audio (e.g. ("cardinal", "year") for a small numbers-only corpus);
+    # the split of an item does not depend on them
+    kinds: tuple[str, ...] | None = None
     jobs: int = 2  # espeak-ng processes at a time
 
     def __post_init__(self) -> None:
@@ -86,6 +90,15 @@ class SynthOptions:
                 raise ValueError(f"noise_snr_db must be (low, high) in dB, got {self.noise_snr_db}")
         if self.jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {self.jobs}")
+        if self.kinds is not None:
+            unknown = sorted(set(self.kinds) - set(KINDS))
+            if unknown or not self.kinds:
+                raise ValueError(f"kinds must name some of {', '.join(KINDS)}; got {self.kinds}")
+            silent = [
+                lang for lang in self.languages if not set(self.kinds) & language_spec(lang).kinds
+            ]
+            if silent:
+                raise ValueError(f"languages {silent} render none of the kinds {self.kinds}")
         # dev_share and test_share are checked by select_items, which uses them first.
 
     def speech_quotas(self) -> dict[str, int]:
@@ -163,6 +176,7 @@ def build_synth_corpus(
         options.seed,
         options.dev_share,
         options.test_share,
+        options.kinds,
     )
     jobs = [
         _plan(rendered, split, options, out_dir)
@@ -308,7 +322,7 @@ def _summary(
     for language in options.languages:
         spec = language_spec(language)
         languages[language] = {
-            "kinds": sorted(spec.kinds),
+            "kinds": sorted(spec.kinds & set(options.kinds or spec.kinds)),
             "voices": list(spec.voices),
             "utterances": counts[language]["speech"],
             "seconds": seconds[language],

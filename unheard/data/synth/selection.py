@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from unheard.data.synth.items import Item, item_stream
-from unheard.data.synth.languages import language_spec
+from unheard.data.synth.languages import KINDS, language_spec
 from unheard.data.synth.render import Unrenderable, render
 
 SPLITS = ("train", "dev", "test")
@@ -80,6 +80,7 @@ def select_items(
     seed: int,
     dev_share: float,
     test_share: float,
+    kinds: Sequence[str] | None = None,
 ) -> dict[str, dict[str, list[Rendered]]]:
     """Choose and render the items of every language and split.
 
@@ -90,6 +91,7 @@ def select_items(
         seed: the seed of the item order and of the split hash.
         dev_share: the share of item groups hashed to dev.
         test_share: the share of item groups hashed to test.
+        kinds: draw only these item kinds (None: every kind some language renders).
 
     Returns:
         ``{language: {split: [Rendered, …]}}`` in the stream's order. Every item is in one split
@@ -109,7 +111,7 @@ def select_items(
             f"got {dev_share} and {test_share}"
         )
     specs = {language: language_spec(language) for language in languages}
-    kinds = sorted(set().union(*(spec.kinds for spec in specs.values())))
+    kinds = sorted(set().union(*(spec.kinds for spec in specs.values())) & set(kinds or KINDS))
     chosen: dict[str, dict[str, list[Rendered]]] = {
         language: {split: [] for split in SPLITS} for language in languages
     }
