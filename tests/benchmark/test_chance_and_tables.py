@@ -86,3 +86,18 @@ def test_text_probe_table_lists_each_system_per_language():
     assert lines[0] == "| system | es | ca (unseen) |"
     assert lines[2] == "| llm (stage 1) | 20.8 / 10 | 25.3 / 24 |"
     assert lines[3] == "| text-unseen | 21.5 / 12 | 40.0 / 36 |"  # exact rounds half to even
+
+
+def test_the_benchmark_corpus_holds_only_the_kinds_asked_for(tmp_path):
+    from unheard.benchmark.run import SEEN, UNSEEN, Benchmark, BenchmarkOptions
+
+    options = BenchmarkOptions(per_language=3, kinds=("cardinal", "year"), progress=False)
+    bench = Benchmark(tmp_path, options, log=lambda _: None)
+    bench.build_corpus()
+    for language in (*SEEN, *UNSEEN):
+        for split in ("train", "test"):
+            utterances = read_manifest(bench.corpus / f"unheard-synth_{language}_{split}.jsonl.gz")
+            kinds = {u.id.split("-")[1] for u in utterances}
+            assert utterances and kinds <= {"cardinal", "year"}, (language, split, kinds)
+    with pytest.raises(ValueError, match="kinds must name"):
+        Benchmark(tmp_path, BenchmarkOptions(kinds=("poem",))).build_corpus()

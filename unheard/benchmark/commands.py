@@ -24,6 +24,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("overrides", nargs="*", help="key=value overrides for every training run")
     p.add_argument("--out", help="output folder (default runs/benchmark/TRACK)")
     p.add_argument("--per-language", type=int, default=300, help="training utterances/language")
+    p.add_argument(
+        "--kinds",
+        type=language_codes,
+        help="comma-separated item kinds of the corpus (e.g. cardinal,year; default all)",
+    )
     p.add_argument("--text-steps", type=int, default=1600, help="mini: mT5 text pretraining steps")
     p.add_argument(
         "--instruct-steps", type=int, default=600, help="mini: then instruction-tuning steps"
@@ -53,7 +58,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     from unheard.benchmark.text_probe import text_probe_table
 
     options = BenchmarkOptions(
-        track=args.track, per_language=args.per_language, text_steps=args.text_steps,
+        track=args.track, per_language=args.per_language, kinds=args.kinds,
+        text_steps=args.text_steps,
         instruct_steps=args.instruct_steps,
         llm_languages=args.llm_languages,
         mt5=args.mt5, stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps,
