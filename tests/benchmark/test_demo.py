@@ -11,8 +11,9 @@ from num2words import num2words
 
 from unheard.benchmark.demo import run_demo
 from unheard.build import build_speech_llm
-from unheard.checkpoint import read_checkpoint_config, save_checkpoint
+from unheard.checkpoint import CONFIG_NAME, read_checkpoint_config, save_checkpoint
 from unheard.config import ModelConfig
+from unheard.data.manifest import read_manifest
 from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
 
 
@@ -37,6 +38,11 @@ def bundle(tmp_path_factory):
     )  # fmt: skip
     model = build_speech_llm(config)
     save_checkpoint(model, ModelConfig(**{**config.__dict__, "llm": "../mt5"}), root / "checkpoint")
+    # as `export_assets` names the corpus kinds the shipped system was trained on
+    meta_path = root / "checkpoint" / CONFIG_NAME
+    meta = json.loads(meta_path.read_text())
+    meta["extra"]["corpus_kinds"] = ["cardinal", "year"]
+    meta_path.write_text(json.dumps(meta))
     return root
 
 
@@ -59,6 +65,11 @@ def test_demo_prints_the_table_and_samples_and_a_rerun_reuses_everything(bundle,
     assert "Samples in es (seen):" in text and "Samples in ca (unseen):" in text
     assert text.count("translated:") == 2 and text.count("transcribed:") == 2
     assert first["short_run"]["steps"] == 2
+    for split in ("train", "test"):  # the corpus of the kinds the checkpoint was trained on
+        ids = [
+            u.id for u in read_manifest(tmp_path / "corpus" / f"unheard-synth_es_{split}.jsonl.gz")
+        ]
+        assert ids and {i.split("-")[1] for i in ids} <= {"cardinal", "year"}
     assert {"shipped/decode", "short-run/stage1"} <= set(first["timings"])
 
     again = run_demo(

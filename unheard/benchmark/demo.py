@@ -70,12 +70,16 @@ def run_demo(
             f"no demo checkpoint in {assets}; train one with `unheard benchmark mini` and copy it "
             "with `unheard demo --export runs/benchmark/mini`"
         )
+    # the corpus kinds the shipped system was trained on (all nine when the export names none)
+    kinds = json.loads((checkpoint / CONFIG_NAME).read_text())["extra"].get("corpus_kinds")
     options = BenchmarkOptions(
-        track="mini", per_language=per_language, mt5=str(assets / "mt5"), progress=progress,
+        track="mini", per_language=per_language, kinds=tuple(kinds) if kinds else None,
+        mt5=str(assets / "mt5"), progress=progress,
     )  # fmt: skip
     bench = Benchmark(Path(out), options, log)
     bench.out.mkdir(parents=True, exist_ok=True)
-    log("[1/5] the corpus: espeak-ng speech in es fr it pt de en (seen) and ca nl (unseen)")
+    what = ", ".join(kinds) if kinds else "numbers, dates, amounts, units, names"
+    log(f"[1/5] the corpus ({what}): espeak-ng speech in es fr it pt de en (seen), ca nl (unseen)")
     bench.build_corpus()
     log("[2/5] decoding every test set (ASR and ST) with the shipped checkpoint")
     files = bench.decode_system("shipped", checkpoint)
@@ -171,5 +175,7 @@ def export_assets(
     shutil.copy(checkpoint / WEIGHTS_NAME, target / "checkpoint" / WEIGHTS_NAME)
     meta["model"]["llm"] = "../mt5"
     meta["extra"]["exported_from"] = str(checkpoint)
+    corpus = json.loads((source / "corpus" / "unheard-synth.json").read_text())
+    meta["extra"]["corpus_kinds"] = corpus["options"].get("kinds")  # the demo's corpus follows
     (target / "checkpoint" / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
     return target
