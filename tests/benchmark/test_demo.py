@@ -79,6 +79,17 @@ def test_demo_prints_the_table_and_samples_and_a_rerun_reuses_everything(bundle,
     assert "shipped/decode" not in again["timings"] and "short-run/stage1" not in again["timings"]
     assert again["metrics"]["shipped"]["by_language"] == shipped["by_language"]
 
+    # a checkpoint re-exported to the same path is decoded again, not scored from old hypotheses
+    meta_path = bundle / "checkpoint" / CONFIG_NAME
+    meta = json.loads(meta_path.read_text())
+    meta["extra"]["exported_from"] = "another run"
+    meta_path.write_text(json.dumps(meta))
+    third = run_demo(
+        tmp_path, train_steps=2, samples=1, per_language=10, assets=bundle, progress=False,
+        log=lines.append,
+    )  # fmt: skip
+    assert "shipped/decode" in third["timings"]
+
 
 def test_demo_without_a_shipped_checkpoint_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="unheard benchmark mini"):

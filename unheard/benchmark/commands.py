@@ -23,15 +23,15 @@ def add_parser(subparsers: Any) -> None:
                    "Gemma 3 270M + LoRA")  # fmt: skip
     p.add_argument("overrides", nargs="*", help="key=value overrides for every training run")
     p.add_argument("--out", help="output folder (default runs/benchmark/TRACK)")
-    p.add_argument("--per-language", type=int, default=300, help="training utterances/language")
+    p.add_argument("--per-language", type=int, default=1000, help="training utterances/language")
     p.add_argument(
         "--kinds",
         type=language_codes,
-        help="comma-separated item kinds of the corpus (e.g. cardinal,year; default all)",
+        help="comma-separated item kinds of the corpus (default cardinal,year; 'all': all nine)",
     )
-    p.add_argument("--text-steps", type=int, default=1600, help="mini: mT5 text pretraining steps")
+    p.add_argument("--text-steps", type=int, default=1000, help="mini: mT5 text pretraining steps")
     p.add_argument(
-        "--instruct-steps", type=int, default=600, help="mini: then instruction-tuning steps"
+        "--instruct-steps", type=int, default=400, help="mini: then instruction-tuning steps"
     )
     p.add_argument("--mt5", help="mini: use this pretrained mT5 folder instead of pretraining")
     p.add_argument(
@@ -57,14 +57,16 @@ def _benchmark(args: argparse.Namespace) -> int:
     from unheard.benchmark.table import comparison_table, language_table, systems_table
     from unheard.benchmark.text_probe import text_probe_table
 
+    # --kinds all: every kind; no --kinds: the default (numbers and years)
+    kinds = {} if args.kinds is None else {"kinds": None if args.kinds == ("all",) else args.kinds}
     options = BenchmarkOptions(
-        track=args.track, per_language=args.per_language, kinds=args.kinds,
+        track=args.track, per_language=args.per_language,
         text_steps=args.text_steps,
         instruct_steps=args.instruct_steps,
         llm_languages=args.llm_languages,
         mt5=args.mt5, stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps,
         ablations=tuple(args.ablations), encoder_cache=not args.no_encoder_cache,
-        seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress,
+        seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress, **kinds,
     )  # fmt: skip
     out = Path(args.out or f"runs/benchmark/{args.track}")
     bench, results = run_benchmark(out, options)
