@@ -165,8 +165,8 @@ class Benchmark:
         # the transcribe prompt (text → the same text) weighs double in every instruction share,
         # and a quarter of the pretraining is instructions already: a model pretrained on
         # translation alone and tuned after learnt to translate under the speech prompts but
-        # hardly to copy (0-14% exact outside English, docs/benchmark.md round 3), and a frozen
-        # LLM that cannot copy leaves stage 1 (ASR) nothing to bridge into
+        # hardly to copy (0-14% exact outside English, docs/benchmark.md round 3). This one still
+        # copies less well than it translates (round 4), hence ASR + ST in the mini stage 1
         weights = {"asr": 2.0, "st": 1.0, "translate": 1.0}
         if not (base / "model" / "config.json").exists():
             options = TextPretrainOptions(

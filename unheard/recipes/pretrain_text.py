@@ -77,7 +77,8 @@ class TextPretrainOptions:
     instruct_share: float = 0.0
     # relative weight of each instruction task (`INSTRUCTION_TASKS`) in that share; None: equal.
     # A frozen LLM in stage 1 must *copy* the adapter's output for ASR, and a model pretrained
-    # mostly on translation learns copying slowly: weighting "asr" up is the lever
+    # mostly on translation learns copying slowly: weighting "asr" up gives it more of it (the
+    # benchmark's 2:1:1 still left its mT5 a weak copier, docs/benchmark.md round 4)
     instruct_weights: dict[str, float] | None = None
     init: str | None = None  # start from this saved model and tokenizer (a fresh schedule)
     # train the model on these languages' text only (None: all); a new tokenizer still reads all
