@@ -101,3 +101,11 @@ def test_the_benchmark_corpus_holds_only_the_kinds_asked_for(tmp_path):
             assert utterances and kinds <= {"cardinal", "year"}, (language, split, kinds)
     with pytest.raises(ValueError, match="kinds must name"):
         Benchmark(tmp_path, BenchmarkOptions(kinds=("poem",))).build_corpus()
+    # the same folder for another corpus would mix two corpora under one LLM: refused
+    Benchmark(tmp_path, BenchmarkOptions(per_language=3, kinds=("year", "cardinal"))).build_corpus()
+    with pytest.raises(ValueError, match="another corpus"):
+        Benchmark(tmp_path, BenchmarkOptions(per_language=3, kinds=None)).build_corpus()
+    with pytest.raises(ValueError, match="another corpus"):
+        Benchmark(
+            tmp_path, BenchmarkOptions(per_language=4, kinds=("cardinal", "year"))
+        ).build_corpus()

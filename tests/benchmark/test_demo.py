@@ -90,6 +90,14 @@ def test_demo_prints_the_table_and_samples_and_a_rerun_reuses_everything(bundle,
     )  # fmt: skip
     assert "shipped/decode" in third["timings"]
 
+    # a demo folder of another corpus size (or an older shipped checkpoint's kinds) is rebuilt
+    fourth = run_demo(
+        tmp_path, train_steps=0, samples=1, per_language=12, assets=bundle, progress=False,
+        log=lines.append,
+    )  # fmt: skip
+    assert any("older demo's corpus" in line for line in lines)
+    assert fourth["metrics"]["shipped"]["seen"]["utterances"] == 6 * 2 * 5
+
 
 def test_demo_without_a_shipped_checkpoint_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="unheard benchmark mini"):

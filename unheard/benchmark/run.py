@@ -139,6 +139,18 @@ class Benchmark:
             languages=(*SEEN, *UNSEEN), per_language=self.options.per_language,
             kinds=self.options.kinds, seed=self.options.seed,
         )  # fmt: skip
+        summary = self.corpus / "unheard-synth.json"
+        if summary.exists():  # a folder of another corpus: its LLM and systems were trained on it
+            saved = json.loads(summary.read_text())["options"]
+            saved["kinds"] = sorted(saved["kinds"]) if saved.get("kinds") else None
+            wanted = {"kinds": sorted(options.kinds) if options.kinds else None,
+                      "per_language": options.per_language, "seed": options.seed}  # fmt: skip
+            differ = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+            if differ:
+                raise ValueError(
+                    f"{self.out} holds a benchmark of another corpus ({differ}, as saved vs asked "
+                    "for): use another --out, or ask for the same corpus"
+                )
         from tqdm import tqdm
 
         with tqdm(desc="espeak-ng", unit="utt", disable=not self.options.progress) as bar:
