@@ -78,16 +78,11 @@ def run_demo(
     )  # fmt: skip
     bench = Benchmark(Path(out), options, log)
     bench.out.mkdir(parents=True, exist_ok=True)
-    summary = bench.corpus / "unheard-synth.json"
-    if summary.exists():
-        saved = json.loads(summary.read_text())["options"]
-        if sorted(saved.get("kinds") or []) != sorted(kinds or []) or (
-            saved["per_language"] != per_language
-        ):
-            # the demo's own scratch folder, made for another shipped checkpoint or size
-            log(f"{bench.out} holds an older demo's corpus: rebuilding it")
-            for stale in ("corpus", "systems"):
-                shutil.rmtree(bench.out / stale, ignore_errors=True)
+    if bench.corpus_differences():
+        # the demo's own scratch folder, made for another shipped checkpoint or size
+        log(f"{bench.out} holds an older demo's corpus: rebuilding it")
+        for stale in ("corpus", "systems"):
+            shutil.rmtree(bench.out / stale, ignore_errors=True)
     what = ", ".join(kinds) if kinds else "numbers, dates, amounts, units, names"
     log(f"[1/5] the corpus ({what}): espeak-ng speech in es fr it pt de en (seen), ca nl (unseen)")
     bench.build_corpus()

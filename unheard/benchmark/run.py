@@ -131,6 +131,19 @@ class Benchmark:
 
     # -- the steps ------------------------------------------------------------------------
 
+    def corpus_differences(self) -> dict[str, tuple[Any, Any]]:
+        """``{option: (saved, asked for)}`` for each of kinds, size and seed in which the corpus
+        already in ``corpus/`` differs from these options; empty when it matches or is absent."""
+        summary = self.corpus / "unheard-synth.json"
+        if not summary.exists():
+            return {}
+        saved = json.loads(summary.read_text())["options"]
+        saved["kinds"] = sorted(saved["kinds"]) if saved.get("kinds") else None
+        o = self.options
+        wanted = {"kinds": sorted(o.kinds) if o.kinds else None,
+                  "per_language": o.per_language, "seed": o.seed}  # fmt: skip
+        return {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+
     def build_corpus(self) -> None:
         """Synthesize the corpus (kept wavs are reused)."""
         from unheard.data.synth.corpus import SynthOptions, build_synth_corpus
@@ -139,18 +152,12 @@ class Benchmark:
             languages=(*SEEN, *UNSEEN), per_language=self.options.per_language,
             kinds=self.options.kinds, seed=self.options.seed,
         )  # fmt: skip
-        summary = self.corpus / "unheard-synth.json"
-        if summary.exists():  # a folder of another corpus: its LLM and systems were trained on it
-            saved = json.loads(summary.read_text())["options"]
-            saved["kinds"] = sorted(saved["kinds"]) if saved.get("kinds") else None
-            wanted = {"kinds": sorted(options.kinds) if options.kinds else None,
-                      "per_language": options.per_language, "seed": options.seed}  # fmt: skip
-            differ = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
-            if differ:
-                raise ValueError(
-                    f"{self.out} holds a benchmark of another corpus ({differ}, as saved vs asked "
-                    "for): use another --out, or ask for the same corpus"
-                )
+        differ = self.corpus_differences()
+        if differ:  # a folder of another corpus: its LLM and systems were trained on it
+            raise ValueError(
+                f"{self.out} holds a benchmark of another corpus ({differ}, as saved vs asked "
+                "for): use another --out, or ask for the same corpus"
+            )
         from tqdm import tqdm
 
         with tqdm(desc="espeak-ng", unit="utt", disable=not self.options.progress) as bar:
