@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from unheard.benchmark.chance import chance_hypotheses, write_chance
@@ -60,9 +62,20 @@ def test_chance_scores_and_tables(corpus, tmp_path):
 
 
 def test_benchmark_options_refuse_unknown_tracks_and_ablations():
-    from unheard.benchmark.run import ABLATIONS, BenchmarkOptions, configs_dir
+    from unheard.benchmark.run import ABLATIONS, Benchmark, BenchmarkOptions, configs_dir
 
     assert BenchmarkOptions(ablations=ABLATIONS).ablations == ABLATIONS
+    # run in ABLATIONS order, so that text-unseen's baseline (lora-all) is decoded before it
+    both = BenchmarkOptions(ablations=("text-unseen", "no-lora", "lora-all"))
+    assert both.ablations == ("no-lora", "lora-all", "text-unseen")
+    bench = Benchmark(Path("unused"), both)
+    assert [bench.baseline(s) for s in ("main", "no-lora", "lora-all", "text-unseen")] == [
+        "chance", "main", "main", "lora-all"
+    ]  # fmt: skip
+    alone = Benchmark(Path("unused"), BenchmarkOptions(ablations=("text-unseen",)))
+    assert alone.baseline("text-unseen") == "main"
+    with pytest.raises(ValueError, match="text_stage_steps must be >= 0 and text_stage_lr > 0"):
+        BenchmarkOptions(text_stage_lr=0)
     with pytest.raises(ValueError, match="track must be one of"):
         BenchmarkOptions(track="huge")
     with pytest.raises(ValueError, match="unknown ablation"):

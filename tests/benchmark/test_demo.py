@@ -102,3 +102,44 @@ def test_demo_prints_the_table_and_samples_and_a_rerun_reuses_everything(bundle,
 def test_demo_without_a_shipped_checkpoint_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="unheard benchmark mini"):
         run_demo(tmp_path, assets=tmp_path / "none", progress=False)
+
+
+@pytest.mark.slow
+def test_the_text_unseen_system_reads_ca_nl_text_alone_then_starts_stage2_from_it(bundle, tmp_path):
+    from safetensors.torch import load_file
+
+    from unheard.benchmark.run import SEEN, UNSEEN, Benchmark, BenchmarkOptions
+
+    options = BenchmarkOptions(
+        per_language=10, mt5=str(bundle / "mt5"), stage1_steps=2, text_stage_steps=3,
+        stage2_steps=2, ablations=("text-unseen",), progress=False,
+        overrides=("run.validate_every=0",),
+    )  # fmt: skip
+    bench = Benchmark(tmp_path, options, log=lambda _: None)
+    bench.build_corpus()
+    final = bench.train_system("text-unseen")
+    systems = tmp_path / "systems"
+    assert final == systems / "text-unseen" / "stage2" / "checkpoints" / "step-2"
+    text_stage = json.loads((systems / "text-unseen" / "text-stage" / "summary.json").read_text())
+    stage2 = json.loads((systems / "text-unseen" / "stage2" / "summary.json").read_text())
+    # the text stage: ca and nl text only, from main's stage 1; stage 2 from the text stage
+    assert text_stage["steps"] == 3 and text_stage["init_from"] == str(systems / "main/stage1")
+    assert (
+        set(text_stage["unseen_text"]) == set(UNSEEN)
+        and min(text_stage["unseen_text"].values()) > 0
+    )
+    assert stage2["init_from"] == text_stage["final_checkpoint"]
+    assert stage2["unseen_text"] == text_stage["unseen_text"]  # the same text mixed into stage 2
+    # no speech in the text stage: the layer mix and adapter of stage 1 pass through untouched
+    stage1 = load_file(str(systems / "main/stage1/checkpoints/step-2/trained.safetensors"))
+    after = load_file(
+        str(systems / "text-unseen/text-stage/checkpoints/step-3/trained.safetensors")
+    )
+    assert set(stage1) and set(stage1) < set(after)  # the text stage added LoRA, on every linear
+    assert {n.split(".lora_")[0].rsplit(".", 1)[-1] for n in set(after) - set(stage1)} == {
+        "q", "k", "v", "o", "wi_0", "wi_1", "wo"
+    }  # fmt: skip
+    for name, value in stage1.items():
+        assert after[name].equal(value), name
+    # its LLM is probed on text, as the frozen LLM and every system are
+    assert set(bench.text_probes["text-unseen (text stage)"]) == {*SEEN, *UNSEEN}

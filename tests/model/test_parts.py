@@ -115,5 +115,10 @@ def test_lora_targets_and_rank_are_configurable():
     counts = count_parameters(build_speech_llm(config, weights=False, device="meta"))
     # 72 attentions (24 enc self + 24 dec self + 24 cross) x 4 projections x 8 x (2048 + 2048)
     assert counts["lora"] == 72 * 4 * 8 * 4096
+    every = replace(PRESETS["paper-mt0-xl"], lora=LoraOptions(target_modules=("all-linear",)))
+    counts = count_parameters(build_speech_llm(every, weights=False, device="meta"))
+    # r 16: the 72 x 4 attention projections (2048 → 2048) and the 48 gated-GELU feed-forwards
+    # (wi_0, wi_1: 2048 → 5120; wo: 5120 → 2048); not the output head (2048 → 250,112)
+    assert counts["lora"] == 16 * (72 * 4 * (2048 + 2048) + 48 * 3 * (2048 + 5120)) == 35_389_440
     off = replace(PRESETS["paper-mt0-xl"], lora=LoraOptions(enabled=False))
     assert count_parameters(build_speech_llm(off, weights=False, device="meta"))["lora"] == 0

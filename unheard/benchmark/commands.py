@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from unheard.benchmark.options import ABLATIONS
 from unheard.data.commands import language_codes
 
 
@@ -43,7 +44,17 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--stage1-steps", type=int, help="default: mini 2500, real-llm 600")
     p.add_argument("--stage2-steps", type=int, help="default: mini 1200, real-llm 400")
     p.add_argument(
-        "--ablations", nargs="*", default=[], choices=("no-stage1", "no-lora", "st-only", "text-unseen"),
+        "--text-stage-steps",
+        type=int,
+        default=600,
+        help="text-unseen: steps of its text-only LoRA stage on ca/nl text before stage 2 (0: "
+        "none, the text only mixed into stage 2)",
+    )
+    p.add_argument(
+        "--text-stage-lr", type=float, default=2e-3, help="text-unseen: its text stage's peak lr"
+    )
+    p.add_argument(
+        "--ablations", nargs="*", default=[], choices=ABLATIONS,
         help="ablation systems to train too",
     )  # fmt: skip
     p.add_argument("--no-encoder-cache", action="store_true", help="recompute the encoder")
@@ -65,6 +76,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         instruct_steps=args.instruct_steps,
         llm_languages=args.llm_languages,
         mt5=args.mt5, stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps,
+        text_stage_steps=args.text_stage_steps, text_stage_lr=args.text_stage_lr,
         ablations=tuple(args.ablations), encoder_cache=not args.no_encoder_cache,
         seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress, **kinds,
     )  # fmt: skip

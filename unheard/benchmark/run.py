@@ -8,9 +8,12 @@ adds LoRA and trains ASR and ST together. Systems:
 - ``main``: stage 1 then stage 2;
 - ablations (the paper's): ``no-stage1`` (stage 2 alone, for as many steps as both stages),
   ``no-lora`` (stage 2 without LoRA), ``st-only`` (stage 2 on ST only); and beyond the paper,
-  ``text-unseen``: stage 2 with text-only ca and nl examples mixed in (translation into English
-  and denoising, from the corpus's training text: text in an unseen language is allowed);
-- each ablation is compared with ``main`` by paired bootstrap on the same test utterances;
+  ``lora-all`` (LoRA on every linear layer of the LLM, not only q and v) and ``text-unseen``
+  (the same LoRA; from main's stage 1, a text-only LoRA stage on ca and nl text — translation
+  into English and denoising, from the corpus's training text: text in an unseen language is
+  allowed, its paired audio is not — then stage 2 with the same text mixed in);
+- each ablation is compared with ``main`` by paired bootstrap on the same test utterances
+  (``text-unseen`` with ``lora-all`` when both run: the effect of the text alone);
 - ``chance``: a random item of the right kind in the right language (`chance.py`).
 
 Tracks: ``mini`` (Whisper base → adapter → a small mT5 unheard pretrains on the corpus text) and
@@ -35,67 +38,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SEEN = ("es", "fr", "it", "pt", "de", "en")
-UNSEEN = ("ca", "nl")
-TASKS = ("asr", "st")
-STAGE_STEPS = {"mini": (2500, 1200), "real-llm": (600, 400)}  # default stage 1 and 2 steps
-TRACKS = ("mini", "real-llm")
-ABLATIONS = ("no-stage1", "no-lora", "st-only", "text-unseen")
-
-
-def configs_dir() -> Path:
-    """The repository's ``configs/`` folder (the benchmark's recipes live there)."""
-    here = Path(__file__).resolve().parents[2] / "configs"
-    if not here.is_dir():
-        raise FileNotFoundError(
-            f"{here} not found: the benchmark reads its recipes from the repository's configs/; "
-            "run it from a clone of unheard"
-        )
-    return here
-
-
-@dataclass(frozen=True)
-class BenchmarkOptions:
-    """What to run, and how long each part trains."""
-
-    track: str = "mini"
-    per_language: int = 1000  # training utterances per language (test: a tenth)
-    # the corpus's item kinds (`unheard.data.synth.KINDS`; None: all nine). Numbers and years:
-    # on all nine kinds (~150 word types per language, 300 clips each) the bridge stayed at
-    # chance; on these it learns (docs/benchmark.md, round 4)
-    kinds: tuple[str, ...] | None = ("cardinal", "year")
-    # mini: text pretraining steps of the mT5 (translation, span corruption and a quarter of
-    # instructions; 16 min on 2 cores), then instruction tuning in the speech prompts (as mT0)
-    text_steps: int = 1000
-    instruct_steps: int = 400
-    mt5: str | None = None  # mini: an already pretrained mT5 folder instead of pretraining
-    # mini: the languages whose text the mT5 learns (None: all 8); e.g. the seen ones only, for an
-    # LLM that barely knows the unseen languages (its tokenizer still covers them)
-    llm_languages: tuple[str, ...] | None = None
-    # None: the track's default (`STAGE_STEPS`): the mini track's bridge needs 2,500 + 1,200 steps
-    # to beat chance (600 + 400 did not); the real-LLM track's step is ~10x dearer
-    stage1_steps: int | None = None
-    stage2_steps: int | None = None
-    ablations: tuple[str, ...] = ()
-    encoder_cache: bool = True
-    seed: int = 0
-    overrides: tuple[str, ...] = ()  # more ``key=value`` for every training run
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        if self.track not in TRACKS:
-            raise ValueError(f"track must be one of {TRACKS}, got {self.track!r}")
-        unknown = set(self.ablations) - set(ABLATIONS)
-        if unknown:
-            raise ValueError(f"unknown ablation(s) {sorted(unknown)}; known: {ABLATIONS}")
-        defaults = STAGE_STEPS.get(self.track, (600, 400))
-        if self.stage1_steps is None:
-            object.__setattr__(self, "stage1_steps", defaults[0])
-        if self.stage2_steps is None:
-            object.__setattr__(self, "stage2_steps", defaults[1])
-        steps = (self.text_steps, self.instruct_steps, self.stage1_steps, self.stage2_steps)
-        if min(self.per_language, *steps) < 1:
-            raise ValueError("per_language and the step counts must be at least 1")
+from unheard.benchmark.options import (  # noqa: F401  (re-exported)
+    ABLATIONS,
+    LORA_ALL,
+    SEEN,
+    STAGE_STEPS,
+    TASKS,
+    TRACKS,
+    UNSEEN,
+    BenchmarkOptions,
+    configs_dir,
+)
 
 
 @dataclass
@@ -214,6 +167,7 @@ class Benchmark:
             "no-stage1": (0, o.stage1_steps + o.stage2_steps),
             "no-lora": (o.stage1_steps, o.stage2_steps),
             "st-only": (o.stage1_steps, o.stage2_steps),
+            "lora-all": (o.stage1_steps, o.stage2_steps),
             "text-unseen": (o.stage1_steps, o.stage2_steps),
         }[system]
         extra = {
@@ -221,22 +175,57 @@ class Benchmark:
             "no-stage1": [],
             "no-lora": ["model.lora.enabled=false"],
             "st-only": ["data.tasks=[st]"],
-            "text-unseen": [
-                f"data.text={json.dumps([str(self.corpus / 'text' / '*_train.jsonl')])}",
-                f"data.text_languages={json.dumps(list(UNSEEN))}",
-                f"data.test={json.dumps([str(self.corpus / 'unheard-synth_*_test.jsonl.gz')])}",
-            ],
+            "lora-all": [LORA_ALL],
+            "text-unseen": [LORA_ALL, *self.unseen_text_overrides()],
         }[system]
         stage1 = self.system_dir("main") / "stage1"  # the ablations share main's stage 1
+        init = stage1 if steps[0] else None
         if steps[0]:
             self.train_stage(1, stage1, steps[0], [])
+        if system == "text-unseen" and o.text_stage_steps:
+            init = self.train_text_stage(system, init)
         stage2 = self.system_dir(system) / "stage2"
-        init = [f"run.init_from={stage1}"] if steps[0] else ["run.init_from=null"]
-        return self.train_stage(2, stage2, steps[1], [*init, *extra])
+        return self.train_stage(2, stage2, steps[1], [_init_from(init), *extra])
 
-    def train_stage(self, stage: int, out: Path, steps: int, extra: Sequence[str]) -> Path:
+    def unseen_text_overrides(self) -> list[str]:
+        """Training overrides that add the corpus's ca and nl *training* text (translation into
+        English and denoising); the test manifests are named so that training refuses any text
+        that holds a test sentence."""
+        return [
+            f"data.text={json.dumps([str(self.corpus / 'text' / '*_train.jsonl')])}",
+            f"data.text_languages={json.dumps(list(UNSEEN))}",
+            f"data.text_dev={json.dumps([str(self.corpus / 'text' / '*_dev.jsonl')])}",
+            f"data.test={json.dumps([str(self.corpus / 'unheard-synth_*_test.jsonl.gz')])}",
+        ]
+
+    def train_text_stage(self, system: str, init: Path | None) -> Path:
+        """The text-only LoRA stage of ``system`` (stage 2's recipe, no speech): from ``init``
+        (stage 1's layer mix and adapter, which pass through untouched), LoRA reads ca and nl
+        text alone. Its LLM is probed on text (`probe_text`); returns its final checkpoint, which
+        stage 2 starts from."""
+        out = self.system_dir(system) / "text-stage"
+        final = self.train_stage(
+            2, out, self.options.text_stage_steps,
+            [_init_from(init), LORA_ALL, *self.unseen_text_overrides(),
+             f"optim.lr={self.options.text_stage_lr}"],
+            speech=False,
+        )  # fmt: skip
+        self.probe_text(f"{system} (text stage)", final)
+        return final
+
+    def train_stage(
+        self, stage: int, out: Path, steps: int, extra: Sequence[str], speech: bool = True
+    ) -> Path:
         """Run ``unheard train`` on the track's stage config into ``out`` (skipped when it
         finished before; resumed from its checkpoints when it was cut short).
+
+        Args:
+            stage: 1 or 2: which of the track's configs.
+            out: the run's folder.
+            steps: its steps.
+            extra: more ``key=value`` overrides (before the user's).
+            speech: False: no speech at all (``data.train=[]``; a text-only stage, whose text
+                ``extra`` names).
 
         Returns:
             The final checkpoint.
@@ -249,7 +238,7 @@ class Benchmark:
         data = [str(self.corpus / f"unheard-synth_{lang}_train.jsonl.gz") for lang in SEEN]
         overrides = [
             f"model.llm={self.llm}",
-            f"data.train={json.dumps(data)}",
+            f"data.train={json.dumps(data if speech else [])}",
             f"data.dev={json.dumps([str(self.corpus / 'unheard-synth_*_dev.jsonl.gz')])}",
             f"run.output_dir={out}",
             f"run.max_steps={steps}",
@@ -267,7 +256,7 @@ class Benchmark:
         self.log(
             f"$ unheard train {config.relative_to(configs_dir().parent)} {' '.join(overrides)}"
         )
-        self._timed(f"{out.parent.name}/stage{stage}", lambda: _run(command))
+        self._timed(f"{out.parent.name}/{out.name}", lambda: _run(command))
         return final
 
     def decode_system(self, system: str, checkpoint: Path) -> list[Path]:
@@ -304,6 +293,16 @@ class Benchmark:
 
         self._timed(f"{system}/decode", work)
         return files
+
+    def baseline(self, system: str) -> str:
+        """The system a system is tested against: main against chance (is it above it?), each
+        ablation against main, text-unseen against lora-all when that runs too (the same LoRA
+        without the text: the text's own effect)."""
+        if system == "main":
+            return "chance"
+        if system == "text-unseen" and "lora-all" in self.options.ablations:
+            return "lora-all"
+        return "main"
 
     def evaluate_system(
         self, system: str, files: Sequence[Path], checkpoint: Path | None, compare: str = ""
@@ -352,7 +351,7 @@ class Benchmark:
         for system in ("main", *self.options.ablations):
             checkpoint = self.train_system(system)
             files = self.decode_system(system, checkpoint)
-            compare = "chance" if system == "main" else "main"  # main: is it above chance?
+            compare = self.baseline(system)
             results[system] = self._timed(
                 f"{system}/evaluate",
                 lambda s=system, f=files, c=checkpoint, b=compare: self.evaluate_system(s, f, c, b),
@@ -380,6 +379,11 @@ def _digest(checkpoint: Path) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _init_from(checkpoint: Path | None) -> str:
+    """The ``run.init_from`` override: a stage to start from, or none (a fresh bridge)."""
+    return f"run.init_from={checkpoint}" if checkpoint else "run.init_from=null"
 
 
 def _final_checkpoint(stage_dir: Path, steps: int) -> Path:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
+ALL_LINEAR = "all-linear"  # a target_modules value: every linear layer but the output head
+
 
 @dataclass(frozen=True)
 class LoraOptions:
@@ -19,7 +21,8 @@ class LoraOptions:
     dropout: float = 0.05  # dropout on the LoRA input
     # module-name suffixes to adapt; None takes peft's default for the model type, which is q and
     # v of every attention (encoder self-, decoder self- and cross-attention): ("q", "v") for
-    # T5/mT5, ("q_proj", "v_proj") for Llama, Qwen2 and Gemma 3
+    # T5/mT5, ("q_proj", "v_proj") for Llama, Qwen2 and Gemma 3. ("all-linear",): every linear
+    # layer but the output head (peft's shorthand, as QLoRA), attention and feed-forward alike
     target_modules: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -54,7 +57,7 @@ def apply_lora(llm: PreTrainedModel, options: LoraOptions) -> PreTrainedModel:
         r=options.r,
         lora_alpha=options.alpha,
         lora_dropout=options.dropout,
-        target_modules=list(options.target_modules) if options.target_modules else None,
+        target_modules=_targets(options.target_modules),
         bias="none",
     )
     # inject_adapter_in_model keeps the transformers class (no PeftModel wrapper), so generate()
@@ -64,6 +67,13 @@ def apply_lora(llm: PreTrainedModel, options: LoraOptions) -> PreTrainedModel:
     # the layer input to the adapter's dtype and the result back.
     cast_adapter_dtype(llm, adapter_name="default")
     return llm
+
+
+def _targets(modules: tuple[str, ...] | None) -> list[str] | str | None:
+    # peft expands "all-linear" only when it is the whole value, not a list item
+    if modules == (ALL_LINEAR,):
+        return ALL_LINEAR
+    return list(modules) if modules else None
 
 
 def is_lora_parameter(name: str) -> bool:

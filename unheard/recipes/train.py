@@ -206,6 +206,7 @@ def cleanup(run: Run) -> dict[str, Any]:
         "skipped_by_reason": run.skipped.by_reason(),
         "best": run.best,
         "final_checkpoint": str(run.checkpoints / f"step-{run.step}"),
+        "init_from": run.config.run.init_from,  # the earlier stage it started from (or None)
         "layer_weights": [round(w, 4) for w in run.unwrapped.layer_mix.weights.tolist()],
         "unseen_languages": list(run.config.data.unseen_languages),
         "unseen_text": run.unseen_text,  # text-only records in unseen languages (allowed)
