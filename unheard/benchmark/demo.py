@@ -165,7 +165,12 @@ def export_assets(
     import torch
     from transformers import AutoTokenizer, MT5ForConditionalGeneration
 
+    from unheard.data.synth.corpus import read_synth_options
+
     source = Path(benchmark_dir)
+    corpus = read_synth_options(source / "corpus")
+    if corpus is None:
+        raise FileNotFoundError(f"{source / 'corpus'} holds no corpus: export a finished run")
     summary = json.loads((source / "systems" / system / "stage2" / "summary.json").read_text())
     checkpoint = Path(summary["final_checkpoint"])
     meta = json.loads((checkpoint / CONFIG_NAME).read_text())
@@ -180,7 +185,6 @@ def export_assets(
     shutil.copy(checkpoint / WEIGHTS_NAME, target / "checkpoint" / WEIGHTS_NAME)
     meta["model"]["llm"] = "../mt5"
     meta["extra"]["exported_from"] = str(checkpoint)
-    corpus = json.loads((source / "corpus" / "unheard-synth.json").read_text())
-    meta["extra"]["corpus_kinds"] = corpus["options"].get("kinds")  # the demo's corpus follows
+    meta["extra"]["corpus_kinds"] = corpus.get("kinds")  # the demo's corpus follows
     (target / "checkpoint" / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n")
     return target

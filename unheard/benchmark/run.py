@@ -38,13 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unheard.benchmark.options import (  # noqa: F401  (re-exported)
+from unheard.benchmark.options import (  # noqa: F401  (ABLATIONS re-exported)
     ABLATIONS,
     LORA_ALL,
     SEEN,
-    STAGE_STEPS,
     TASKS,
-    TRACKS,
     UNSEEN,
     BenchmarkOptions,
     configs_dir,
@@ -87,10 +85,11 @@ class Benchmark:
     def corpus_differences(self) -> dict[str, tuple[Any, Any]]:
         """``{option: (saved, asked for)}`` for each of kinds, size and seed in which the corpus
         already in ``corpus/`` differs from these options; empty when it matches or is absent."""
-        summary = self.corpus / "unheard-synth.json"
-        if not summary.exists():
+        from unheard.data.synth.corpus import read_synth_options
+
+        saved = read_synth_options(self.corpus)
+        if saved is None:
             return {}
-        saved = json.loads(summary.read_text())["options"]
         saved["kinds"] = sorted(saved["kinds"]) if saved.get("kinds") else None
         o = self.options
         wanted = {"kinds": sorted(o.kinds) if o.kinds else None,
@@ -162,14 +161,9 @@ class Benchmark:
     def train_system(self, system: str) -> Path:
         """Train a system's stages (skipping finished ones); returns its final checkpoint."""
         o = self.options
-        steps = {
-            "main": (o.stage1_steps, o.stage2_steps),
-            "no-stage1": (0, o.stage1_steps + o.stage2_steps),
-            "no-lora": (o.stage1_steps, o.stage2_steps),
-            "st-only": (o.stage1_steps, o.stage2_steps),
-            "lora-all": (o.stage1_steps, o.stage2_steps),
-            "text-unseen": (o.stage1_steps, o.stage2_steps),
-        }[system]
+        steps = (o.stage1_steps, o.stage2_steps)
+        if system == "no-stage1":  # stage 2 alone, for as many steps as both stages
+            steps = (0, o.stage1_steps + o.stage2_steps)
         extra = {
             "main": [],
             "no-stage1": [],
@@ -261,6 +255,7 @@ class Benchmark:
 
     def decode_system(self, system: str, checkpoint: Path) -> list[Path]:
         """Decode every test set in both tasks (resumable); returns the hypothesis files."""
+        from unheard.data.synth.corpus import read_synth_options
         from unheard.decoding.decode_manifest import decode_manifest, load_decoder
         from unheard.model.encoder_cache import attach_encoder_cache
 
@@ -269,7 +264,7 @@ class Benchmark:
         # what the hypotheses were decoded from: the checkpoint's files (a re-exported demo
         # checkpoint keeps its path) and the corpus; kept hypotheses of anything else are dropped
         stamp = {"checkpoint": str(checkpoint), "files": _digest(checkpoint),
-                 "corpus": json.loads((self.corpus / "unheard-synth.json").read_text())["options"]}  # fmt: skip
+                 "corpus": read_synth_options(self.corpus)}  # fmt: skip
         stamp_file, done = hyps / "stamp.json", hyps / "done.json"
         if stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
             shutil.rmtree(hyps)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -218,6 +219,15 @@ def build_synth_corpus(
         synthesized=synthesized,
         counts=counts,
     )
+
+
+def read_synth_options(out_dir: str | Path) -> dict[str, Any] | None:
+    """The options the corpus in ``out_dir`` was built with (its ``unheard-synth.json``), or
+    None when no corpus was built there."""
+    summary = Path(out_dir) / f"{CORPUS}.json"
+    if not summary.exists():
+        return None
+    return json.loads(summary.read_text(encoding="utf-8"))["options"]
 
 
 def parse_snr_range(value: str) -> tuple[float, float]:
