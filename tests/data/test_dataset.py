@@ -13,7 +13,7 @@ from unheard.data.features import feature_extractor_for
 from unheard.data.leakage import check_no_unseen_audio
 from unheard.data.loading import SkipLog
 from unheard.data.manifest import Utterance
-from unheard.data.prompts import AUDIO, PROMPT_POOLS, Prompts
+from unheard.data.prompts import AUDIO, NAMED_SOURCE_POOLS, PROMPT_POOLS, Prompts, source_marker
 from unheard.data.sampler import SamplerOptions
 from unheard.tiny import encoder_config, train_tokenizer
 
@@ -65,6 +65,46 @@ def test_prompt_pools_are_sampled_in_training_and_fixed_at_test(tmp_path):
     assert {test[i].prompt for i in range(len(refs))} == {None}
     prefix, suffix = Prompts().render("st", None, "en", "Audio: <audio> {target} translation:")
     assert (prefix, suffix) == ("Audio: ", " English translation:")
+
+
+def test_prompts_name_the_spoken_language_only_when_asked(tmp_path):
+    # every paraphrase that names it says {source}, once its source marker; the default pools
+    # name no language
+    assert set(NAMED_SOURCE_POOLS) == {"asr", "st", "translate", "denoise"}
+    assert {len(set(pool)) for pool in NAMED_SOURCE_POOLS.values()} == {12}
+    assert all(
+        p.count(source_marker(task)) == 1 and "{source}" in p
+        for task, pool in NAMED_SOURCE_POOLS.items()
+        for p in pool
+    )
+    assert all("{source}" not in p for pool in PROMPT_POOLS.values() for p in pool)
+    utts = _utterances(tmp_path)
+    refs = example_refs(utts, ("asr", "st"))
+    named = SpeechDataset(utts, refs, sample_prompts=True, seed=0, name_source=True)
+    drawn = [named[i] for i in range(len(refs))]
+    assert all(e.prompt in NAMED_SOURCE_POOLS[e.task] for e in drawn)
+    # the collator puts the language's name into the prompt, the fixed one at test too
+    texts = [p.format(source="Spanish", target="English") for p in NAMED_SOURCE_POOLS["asr"]]
+    tokenizer = train_tokenizer(texts * 20, tmp_path / "tok", vocab_size=200)
+    collator = SpeechCollator(
+        tokenizer, feature_extractor_for(encoder_config("wav2vec2")), True, None, True
+    )
+    assert collator.prompts == Prompts.naming_source()
+    assert collator.prompts.render("asr", "ca", "ca") == ("Transcribe the Catalan audio. ", "")
+    assert collator.prompts.render("st", "nl", "en") == (
+        "Translate the Dutch audio into English. ",
+        "",
+    )
+    assert collator.prompts.render("denoise", "ca", "ca") == (
+        "Restore the missing words of the Catalan text. ",
+        "",
+    )  # text tasks name the text's language too: "Catalan" comes to mean Catalan text
+    assert Prompts().render("asr", "ca", "ca") == ("Transcribe the audio. ", "")  # unnamed
+    with pytest.raises(ValueError, match="names the spoken language"):
+        collator.prompts.render("asr", None, "")
+    batch = collator([drawn[0]])
+    prefix = tokenizer.decode(batch["prefix_ids"][0][batch["prefix_mask"][0].bool()])
+    assert "Spanish" in prefix, prefix  # u0 is Spanish
 
 
 def test_augmentation_is_off_by_default_and_does_what_it_says():

@@ -13,7 +13,7 @@ import pytest
 from unheard.data.dataset import SpeechDataset, example_refs
 from unheard.data.loading import SkipLog
 from unheard.data.manifest import read_manifest
-from unheard.data.prompts import TEXT_PROMPT_POOLS, Prompts
+from unheard.data.prompts import NAMED_SOURCE_POOLS, TEXT_PROMPT_POOLS, Prompts
 from unheard.data.sampler import DurationBucketSampler
 from unheard.data.synth import SynthOptions, build_synth_corpus, read_parallel_text
 from unheard.data.synth.selection import normalize
@@ -148,6 +148,11 @@ def test_text_tasks_prompts_and_word_dropout(corpus, tokenizer):
     assert [train[i] for i in range(len(train))] != examples
     fixed = TextDataset(records, refs, counts)
     assert {fixed[i].prompt for i in range(len(fixed))} == {None}
+    # data.name_source_language: the paraphrases that name the text's language
+    named = TextDataset(records, refs, counts, sample_prompts=True, seed=3, name_source=True)
+    assert all(
+        named[i].prompt in NAMED_SOURCE_POOLS[named[i].task] for i in range(0, len(named), 7)
+    )
     assert Prompts().render("translate", None, "en") == ("Translate the text into English. ", "")
     rng = np.random.default_rng(0)
     assert drop_words("a b c d", 0.0, rng) == "a b c d" and len(drop_words("a b", 0.99, rng)) == 1

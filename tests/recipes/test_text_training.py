@@ -59,6 +59,7 @@ def test_a_text_only_stage_trains_lora_alone_and_lowers_its_text_loss(corpus, tm
     assert "0 utterances, 0 examples (asr, st), 300 text examples (translate, denoise)" in started
     assert "unseen-language text (allowed, no audio): {'ca': 60}" in started
     assert summary["steps"] == 20 and summary["unseen_text"] == {"ca": 60}
+    assert summary["text_records"] == {"ca": 60, "en": 60, "es": 60}  # English: denoising only
     assert json.loads((out / "summary.json").read_text())["unseen_text"] == {"ca": 60}
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     losses = [x["loss"] for x in log if x["kind"] == "train"]

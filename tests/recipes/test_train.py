@@ -126,3 +126,36 @@ def test_nan_losses_are_skipped_then_stop_the_run(corpus, tmp_path):
         train(config)
     log = [json.loads(x) for x in (tmp_path / "nan" / "log.jsonl").read_text().splitlines()]
     assert log and log[-1]["bad_steps"] >= 1
+
+
+def test_a_run_that_names_the_spoken_language_decodes_with_named_prompts(corpus, tmp_path):
+    import numpy as np
+
+    from unheard.data.prompts import Prompts
+    from unheard.decoding.decode_manifest import load_decoder
+    from unheard.recipes.train import train
+    from unheard.recipes.train_config import load_train_config
+    from unheard.serving.api import load
+
+    out = tmp_path / "named"
+    extra = ["run.max_steps=2", "run.validate_every=0", "data.name_source_language=true"]
+    summary = train(load_train_config(REPO / "configs/tiny.yaml", _overrides(corpus, out, *extra)))
+    checkpoint = Path(summary["final_checkpoint"])
+    _, collator, _ = load_decoder(checkpoint)
+    assert collator.name_source_language and collator.prompts == Prompts.naming_source()
+    assert collator.prompts.render("asr", "es", "es")[0] == "Transcribe the Spanish audio. "
+    # a plain run keeps the prompts that name no language
+    plain = train(
+        load_train_config(
+            REPO / "configs/tiny.yaml",
+            _overrides(corpus, tmp_path / "plain", "run.max_steps=1", "run.validate_every=0"),
+        )
+    )
+    _, collator, _ = load_decoder(Path(plain["final_checkpoint"]))
+    assert not collator.name_source_language and collator.prompts == Prompts()
+    # transcribing with the named checkpoint needs the language, and works with it
+    stt = load(checkpoint, device="cpu")
+    audio = np.zeros(16000, dtype=np.float32)
+    with pytest.raises(ValueError, match="name the spoken language.*give its language code"):
+        stt.transcribe(audio, sample_rate=16000)
+    assert isinstance(stt.transcribe(audio, sample_rate=16000, language="es").text, str)

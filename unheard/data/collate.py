@@ -88,7 +88,9 @@ class SpeechCollator:
         feature_extractor: the encoder's feature extractor (``unheard.data.features``).
         is_encoder_decoder: the LLM's kind.
         prompts: the prompt of each task.
-        name_source_language: put the source language's name into ``{source}`` of the prompts.
+        name_source_language: name the spoken language in the prompts (`Prompts.naming_source`
+            unless ``prompts`` is given; its ``{source}``); every speech example then needs its
+            language.
     """
 
     def __init__(
@@ -104,7 +106,8 @@ class SpeechCollator:
         self.tokenizer = tokenizer
         self.feature_extractor = feature_extractor
         self.is_encoder_decoder = is_encoder_decoder
-        self.prompts = prompts or Prompts()
+        # the prompts that name the spoken language when asked to (and none were given)
+        self.prompts = prompts or (Prompts.naming_source() if name_source_language else Prompts())
         self.name_source_language = name_source_language
 
     def __call__(self, examples: Sequence[Example | TextExample]) -> dict[str, torch.Tensor]:

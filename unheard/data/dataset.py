@@ -18,7 +18,7 @@ from unheard.data.augment import Augmentation, augment
 from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.loading import AudioLimits, BadAudio, load_checked
 from unheard.data.manifest import BadRecord, Utterance
-from unheard.data.prompts import PROMPT_POOLS
+from unheard.data.prompts import prompt_pool
 from unheard.data.sampler import DurationBucketSampler, SamplerOptions
 
 
@@ -98,6 +98,8 @@ class SpeechDataset(Dataset):
         augmentation: training augmentation (none by default).
         sample_prompts: draw a paraphrase from `PROMPT_POOLS` per example (training); False
             uses the fixed test prompt.
+        name_source: draw from the paraphrases that name the spoken language
+            (`NAMED_SOURCE_POOLS`, for ``data.name_source_language``).
         seed: seed of the prompt and augmentation draws (with ``epoch``).
     """
 
@@ -109,12 +111,14 @@ class SpeechDataset(Dataset):
         augmentation: Augmentation | None = None,
         sample_prompts: bool = False,
         seed: int = 0,
+        name_source: bool = False,
     ) -> None:
         self.utterances = list(utterances)
         self.refs = list(refs)
         self.limits = limits or AudioLimits()
         self.augmentation = augmentation or Augmentation()
         self.sample_prompts = sample_prompts
+        self.name_source = name_source
         self.seed = seed
         self.epoch = 0
         self.epoch_size: int | None = None  # one pass over the examples per epoch
@@ -148,7 +152,7 @@ class SpeechDataset(Dataset):
             audio = augment(audio, self.augmentation, rng)
         prompt = None
         if self.sample_prompts:
-            pool = PROMPT_POOLS[ref.task]
+            pool = prompt_pool(ref.task, self.name_source)
             prompt = pool[int(rng.integers(len(pool)))]
         if ref.task == "asr":
             return Example(u.id, audio, "asr", u.language, u.language, u.text, prompt)

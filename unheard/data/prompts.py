@@ -91,6 +91,80 @@ TEXT_PROMPT_POOLS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The same instructions naming the source's language ({source}), for
+# ``data.name_source_language``: the paper's option for ASR when the spoken language is known.
+# Naming it tells the LLM which language to write, against language confusion; the zero-resource
+# default (above) must work without it. The text tasks name the text's language too: with them,
+# "Catalan" in a prompt comes to mean Catalan text, which speech of the seen languages alone never
+# shows for an unseen language.
+NAMED_SOURCE_POOLS: dict[str, tuple[str, ...]] = {
+    "asr": (
+        "Transcribe the {source} audio. " + AUDIO,
+        "Write down what is said in {source}. " + AUDIO,
+        "Transcribe this {source} speech. " + AUDIO,
+        AUDIO + " Transcribe the {source} audio above.",
+        "What is being said in this {source} recording? " + AUDIO,
+        "Give a verbatim {source} transcript of the audio. " + AUDIO,
+        "Convert the {source} speech to {source} text. " + AUDIO,
+        "Listen and write exactly what you hear, in {source}. " + AUDIO,
+        "{source} audio: " + AUDIO + " Transcript:",
+        "Produce the {source} transcription of this clip. " + AUDIO,
+        "The speaker speaks {source}. Write their words in {source}. " + AUDIO,
+        "Repeat what the speaker says, as {source} text. " + AUDIO,
+    ),
+    "st": (
+        "Translate the {source} audio into {target}. " + AUDIO,
+        "Translate what is said in {source} into {target}. " + AUDIO,
+        "Give the {target} translation of this {source} speech. " + AUDIO,
+        AUDIO + " Translate the {source} audio above into {target}.",
+        "What does the {source} speaker say? Answer in {target}. " + AUDIO,
+        "Render this {source} recording in {target}. " + AUDIO,
+        "Listen to the {source} and write the {target} translation. " + AUDIO,
+        "{source} audio: " + AUDIO + " {target} translation:",
+        "Translate the {source} speech to {target} text. " + AUDIO,
+        "Write in {target} what is said in the {source} audio. " + AUDIO,
+        "Provide a {target} translation of this {source} clip. " + AUDIO,
+        "Speech translation from {source} into {target}: " + AUDIO,
+    ),
+    "translate": (
+        "Translate the {source} text into {target}. " + TEXT,
+        "Translate this {source} text to {target}: " + TEXT,
+        "Give the {target} translation of this {source} text. " + TEXT,
+        TEXT + " Translate the {source} text above into {target}.",
+        "What does this {source} text say? Answer in {target}. " + TEXT,
+        "Render this {source} sentence in {target}. " + TEXT,
+        "{source} text: " + TEXT + " {target} translation:",
+        "Write in {target} what this {source} text says. " + TEXT,
+        "Provide a {target} translation of the following {source}. " + TEXT,
+        "Text translation from {source} into {target}: " + TEXT,
+        "Read the {source} text and write its {target} translation. " + TEXT,
+        "Translate from {source} into {target}, keeping the meaning exact. " + TEXT,
+    ),
+    "denoise": (
+        "Restore the missing words of the {source} text. " + TEXT,
+        "Some words are missing. Write the full {source} text. " + TEXT,
+        "Complete this {source} text. " + TEXT,
+        TEXT + " Write the {source} text above with its missing words restored.",
+        "Fix the {source} text: " + TEXT,
+        "Rewrite the {source} sentence in full. " + TEXT,
+        "{source} text with gaps: " + TEXT + " Full text:",
+        "Write the complete {source} sentence. " + TEXT,
+        "Repair this {source} sentence and write it out. " + TEXT,
+        "Fill in what is missing and repeat the {source} text. " + TEXT,
+        "Write the {source} text again, correctly and completely. " + TEXT,
+        "Reconstruct the original {source} sentence. " + TEXT,
+    ),
+}
+
+
+def prompt_pool(task: str, name_source: bool = False) -> tuple[str, ...]:
+    """The training paraphrases of a task (`PROMPT_POOLS`, `TEXT_PROMPT_POOLS`), or with
+    ``name_source`` those that name the source's language (`NAMED_SOURCE_POOLS`)."""
+    if name_source:
+        return NAMED_SOURCE_POOLS[task]
+    return PROMPT_POOLS[task] if task in PROMPT_POOLS else TEXT_PROMPT_POOLS[task]
+
+
 def source_marker(task: str) -> str:
     """Where a task's source goes in its prompt: `AUDIO` for speech tasks, `TEXT` for text ones."""
     return TEXT if task in TEXT_TASKS else AUDIO
@@ -119,6 +193,11 @@ class Prompts:
         }
     )
 
+    @classmethod
+    def naming_source(cls) -> Prompts:
+        """The fixed prompts that name the source's language (for ``name_source_language``)."""
+        return cls({task: pool[0] for task, pool in NAMED_SOURCE_POOLS.items()})
+
     def __post_init__(self) -> None:
         for task, template in self.templates.items():
             marker = source_marker(task)
@@ -134,12 +213,13 @@ class Prompts:
 
         Args:
             task: "asr" or "st", or a text-only task (`TEXT_TASKS`).
-            source: the spoken language's code, or None (``{source}`` left empty).
+            source: the spoken language's code, or None when unknown.
             target: the answer's language code.
             template: a template to use instead of the task's fixed one (a sampled paraphrase).
 
         Raises:
-            ValueError: for a task without a prompt, or a template without its marker.
+            ValueError: for a task without a prompt, a template without its marker, or one that
+                names the spoken language (``{source}``) when ``source`` is not given.
         """
         marker = source_marker(task)
         if template is None:
@@ -150,6 +230,11 @@ class Prompts:
             template = self.templates[task]
         elif template.count(marker) != 1:
             raise ValueError(f"prompt template must contain {marker} exactly once: {template!r}")
+        if not source and "{source}" in template:
+            raise ValueError(
+                f"the {task} prompt names the spoken language ({template!r}): give its language "
+                "code (the checkpoint was trained with data.name_source_language=true)"
+            )
         text = template.format(
             source=language_name(source or ""), target=language_name(target or "")
         )

@@ -32,7 +32,7 @@ from unheard.data.collate import Example, TextExample
 from unheard.data.dataset import MixingWeights, SpeechDataset
 from unheard.data.loading import expand_paths
 from unheard.data.manifest import BadRecord, Utterance
-from unheard.data.prompts import TEXT_PROMPT_POOLS, TEXT_TASKS
+from unheard.data.prompts import TEXT_TASKS, prompt_pool
 from unheard.data.synth.parallel_text import ParallelText, read_parallel_text
 from unheard.data.synth.selection import normalize
 
@@ -149,6 +149,8 @@ class TextDataset(Dataset):
         sample_prompts: draw a paraphrase from `TEXT_PROMPT_POOLS` (training); False: the fixed
             prompt.
         seed: seed of the prompt and noise draws (with ``epoch``).
+        name_source: draw from the paraphrases that name the text's language
+            (`NAMED_SOURCE_POOLS`, for ``data.name_source_language``).
     """
 
     def __init__(
@@ -160,6 +162,7 @@ class TextDataset(Dataset):
         noise: float = 0.15,
         sample_prompts: bool = False,
         seed: int = 0,
+        name_source: bool = False,
     ) -> None:
         if len(token_counts) != len(records):
             raise ValueError(f"{len(token_counts)} token counts for {len(records)} records")
@@ -169,6 +172,7 @@ class TextDataset(Dataset):
         self.seconds_per_token = seconds_per_token
         self.noise = noise
         self.sample_prompts = sample_prompts
+        self.name_source = name_source
         self.seed = seed
         self.epoch = 0
 
@@ -200,7 +204,7 @@ class TextDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         prompt = None
         if self.sample_prompts:
-            pool = TEXT_PROMPT_POOLS[ref.task]
+            pool = prompt_pool(ref.task, self.name_source)
             prompt = pool[int(rng.integers(len(pool)))]
         if ref.task == "translate":
             return TextExample(

@@ -60,8 +60,8 @@ def load_decoder(
     """Load a checkpoint with the collator of its test prompts.
 
     The prompts come from the checkpoint's metadata when training stored them there
-    (``extra["prompts"]``: task → template, ``extra["name_source_language"]``), else the defaults
-    of `Prompts`.
+    (``extra["prompts"]``: task → template), else the defaults of `Prompts` — those naming the
+    spoken language when training did (``extra["name_source_language"]``).
 
     Args:
         checkpoint: a directory written by ``save_checkpoint``.
@@ -75,7 +75,7 @@ def load_decoder(
         ValueError: if its prompts or parameters are invalid.
     """
     model, config, extra = load_checkpoint(checkpoint, device=device)
-    prompts = Prompts(dict(extra["prompts"])) if extra.get("prompts") else Prompts()
+    prompts = Prompts(dict(extra["prompts"])) if extra.get("prompts") else None  # the defaults
     tokenizer = load_tokenizer(config)
     collator = SpeechCollator(
         tokenizer,

@@ -7,6 +7,7 @@ training text holding a sentence of the dev or test data is refused (`check_text
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ class RunData:
     dev: list[Utterance] = field(default_factory=list)
     text_dev: list[TextExample] = field(default_factory=list)  # fixed prompts, fixed noise
     unseen_text: dict[str, int] = field(default_factory=dict)  # text records per unseen language
+    text_records: dict[str, int] = field(default_factory=dict)  # text records per language (all)
 
 
 def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLog) -> RunData:
@@ -63,7 +65,10 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
     if config.train and not refs:
         raise ValueError(f"no training examples for tasks {config.tasks} in {config.train}")
     limits = AudioLimits(max_duration_s=config.max_utterance_s)
-    speech = SpeechDataset(train, refs, limits, config.augmentation, config.sample_prompts, seed)
+    speech = SpeechDataset(
+        train, refs, limits, config.augmentation, config.sample_prompts, seed,
+        name_source=config.name_source_language,
+    )  # fmt: skip
     if not config.text:
         return RunData(speech, len(train), len(refs), 0, dev)
 
@@ -76,7 +81,7 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
         raise ValueError(f"no text examples for tasks {config.text_tasks} in {config.text}")
     text = TextDataset(
         records, t_refs, count_tokens(records, tokenizer), config.text_seconds_per_token,
-        config.text_noise, config.sample_prompts, seed,
+        config.text_noise, config.sample_prompts, seed, name_source=config.name_source_language,
     )  # fmt: skip
     held_out = TextDataset(
         dev_records, text_refs(dev_records, config.text_tasks), [0] * len(dev_records),
@@ -90,4 +95,5 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
         dev=dev,
         text_dev=[held_out[i] for i in range(len(held_out))],
         unseen_text=count_unseen_text((r.language for r in records), config.unseen_languages),
+        text_records=dict(sorted(Counter(r.language for r in records).items())),
     )

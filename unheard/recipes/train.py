@@ -77,6 +77,7 @@ class Run:
     best: dict | None = None  # {"step", "dev_loss"} of the best checkpoint
     text_dev: list[TextExample] = field(default_factory=list)  # text-only dev examples
     unseen_text: dict[str, int] = field(default_factory=dict)  # text records per unseen language
+    text_records: dict[str, int] = field(default_factory=dict)  # text records per language (all)
 
     @property
     def unwrapped(self) -> SpeechLLM:
@@ -156,6 +157,7 @@ def setup(config: TrainConfig) -> Run:
         config, model_config, accelerator, model, optimizer, scheduler, data.dataset, loader,
         sampler, collator, tokenizer, data.dev, skipped, logger, text_dev=data.text_dev,
         unseen_text=data.unseen_text,
+        text_records=data.text_records,
     )  # fmt: skip
     if resume_from:
         _resume(run, resume_from[-1][1])
@@ -210,6 +212,7 @@ def cleanup(run: Run) -> dict[str, Any]:
         "layer_weights": [round(w, 4) for w in run.unwrapped.layer_mix.weights.tolist()],
         "unseen_languages": list(run.config.data.unseen_languages),
         "unseen_text": run.unseen_text,  # text-only records in unseen languages (allowed)
+        "text_records": run.text_records,  # text-only records per language, seen ones included
     }
     cache = run.unwrapped.encoder.cache
     if cache is not None:
@@ -339,7 +342,11 @@ def _save(run: Run) -> None:
         }
         save_training_checkpoint(
             directory, run.unwrapped, run.model_config, run.optimizer, run.scheduler, state,
-            extra={"step": run.step, "stage": run.config.run.stage},
+            extra={
+                "step": run.step, "stage": run.config.run.stage,
+                # decoding names the spoken language in its prompts as training did
+                "name_source_language": run.config.data.name_source_language,
+            },
         )  # fmt: skip
         best = {run.checkpoints / f"step-{run.best['step']}"} if run.best else set()
         prune(run.checkpoints, run.config.run.keep_last, protect=best)

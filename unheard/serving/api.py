@@ -247,6 +247,11 @@ class SpeechToText:
             raise ValueError(f"task must be one of {TASKS}, got {task.task!r}")
         if task.language is not None:
             check_language(task.language, "language")
+        elif self.collator.name_source_language:
+            raise ValueError(
+                "this checkpoint's prompts name the spoken language "
+                "(data.name_source_language=true): give its language code"
+            )
         if task.task == "st":
             check_language(task.target_language, "the target language")
         if task.audio.ndim != 1:
