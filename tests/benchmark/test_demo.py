@@ -5,6 +5,7 @@ short training run beside it, and a rerun that reuses everything."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from num2words import num2words
@@ -105,7 +106,7 @@ def test_demo_without_a_shipped_checkpoint_says_so(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_text_unseen_system_reads_ca_nl_text_alone_then_starts_stage2_from_it(bundle, tmp_path):
+def test_the_text_unseen_system_reads_text_alone_then_starts_stage2_from_it(bundle, tmp_path):
     from safetensors.torch import load_file
 
     from unheard.benchmark.run import SEEN, UNSEEN, Benchmark, BenchmarkOptions
@@ -122,14 +123,21 @@ def test_the_text_unseen_system_reads_ca_nl_text_alone_then_starts_stage2_from_i
     assert final == systems / "text-unseen" / "stage2" / "checkpoints" / "step-2"
     text_stage = json.loads((systems / "text-unseen" / "text-stage" / "summary.json").read_text())
     stage2 = json.loads((systems / "text-unseen" / "stage2" / "summary.json").read_text())
-    # the text stage: ca and nl text only, from main's stage 1; stage 2 from the text stage
+    # the text stage: from main's stage 1, text of ca and nl and (replay) of every seen
+    # language, reported as such; stage 2 from the text stage, with the same text mixed in
     assert text_stage["steps"] == 3 and text_stage["init_from"] == str(systems / "main/stage1")
-    assert (
-        set(text_stage["unseen_text"]) == set(UNSEEN)
-        and min(text_stage["unseen_text"].values()) > 0
-    )
+    assert set(text_stage["text_records"]) == {*SEEN, *UNSEEN}
+    assert min(text_stage["text_records"].values()) > 0
+    assert text_stage["unseen_text"] == {lang: text_stage["text_records"][lang] for lang in UNSEEN}
     assert stage2["init_from"] == text_stage["final_checkpoint"]
-    assert stage2["unseen_text"] == text_stage["unseen_text"]  # the same text mixed into stage 2
+    assert stage2["text_records"] == text_stage["text_records"]
+    # without replay, ca and nl text alone; not into a folder that holds the replay runs
+    no_replay = Benchmark(tmp_path, replace(options, text_replay=False), log=lambda _: None)
+    assert 'data.text_languages=["ca", "nl"]' in no_replay.text_overrides()
+    assert "data.text_languages=null" in bench.text_overrides()
+    with pytest.raises(ValueError, match="text-stage holds a run of other settings"):
+        no_replay.train_system("text-unseen")
+    assert bench.train_system("text-unseen") == final  # the same settings: nothing to redo
     # no speech in the text stage: the layer mix and adapter of stage 1 pass through untouched
     stage1 = load_file(str(systems / "main/stage1/checkpoints/step-2/trained.safetensors"))
     after = load_file(

@@ -47,11 +47,18 @@ def add_parser(subparsers: Any) -> None:
         "--text-stage-steps",
         type=int,
         default=600,
-        help="text-unseen: steps of its text-only LoRA stage on ca/nl text before stage 2 (0: "
+        help="text-unseen: steps of its text-only LoRA stage before stage 2 (0: "
         "none, the text only mixed into stage 2)",
     )
     p.add_argument(
         "--text-stage-lr", type=float, default=2e-3, help="text-unseen: its text stage's peak lr"
+    )
+    p.add_argument(
+        "--text-replay",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="text-unseen: read the seen languages' text too, in the text stage and stage 2, "
+        "against forgetting (--no-text-replay: ca and nl text only)",
     )
     p.add_argument(
         "--ablations", nargs="*", default=[], choices=ABLATIONS,
@@ -77,6 +84,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         llm_languages=args.llm_languages,
         mt5=args.mt5, stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps,
         text_stage_steps=args.text_stage_steps, text_stage_lr=args.text_stage_lr,
+        text_replay=args.text_replay,
         ablations=tuple(args.ablations), encoder_cache=not args.no_encoder_cache,
         seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress, **kinds,
     )  # fmt: skip

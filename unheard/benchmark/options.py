@@ -58,6 +58,11 @@ class BenchmarkOptions:
     # Dutch where they were (docs/benchmark.md, issue 9 rounds 2-4): most of its draws are speech
     text_stage_steps: int = 600
     text_stage_lr: float = 2e-3  # its peak learning rate (stage 2's is 1e-3)
+    # text-unseen reads the seen languages' text too, in its text stage and stage 2 (replay):
+    # on ca/nl text alone the text stage made the LLM forget the seen languages (Spanish text
+    # probe 48 -> 12% exact) and seen ST fell 10.0 BLEU against lora-all; with every language's
+    # text, 4.0 (docs/benchmark.md, issue 9 rounds 5-6). False: ca and nl text only
+    text_replay: bool = True
     ablations: tuple[str, ...] = ()
     encoder_cache: bool = True
     seed: int = 0

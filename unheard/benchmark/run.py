@@ -11,7 +11,8 @@ adds LoRA and trains ASR and ST together. Systems:
   ``lora-all`` (LoRA on every linear layer of the LLM, not only q and v) and ``text-unseen``
   (the same LoRA; from main's stage 1, a text-only LoRA stage on ca and nl text — translation
   into English and denoising, from the corpus's training text: text in an unseen language is
-  allowed, its paired audio is not — then stage 2 with the same text mixed in);
+  allowed, its paired audio is not — with the seen languages' text as replay against
+  forgetting, then stage 2 with the same text mixed in);
 - each ablation is compared with ``main`` by paired bootstrap on the same test utterances
   (``text-unseen`` with ``lora-all`` when both run: the effect of the text alone);
 - ``chance``: a random item of the right kind in the right language (`chance.py`).
@@ -170,7 +171,7 @@ class Benchmark:
             "no-lora": ["model.lora.enabled=false"],
             "st-only": ["data.tasks=[st]"],
             "lora-all": [LORA_ALL],
-            "text-unseen": [LORA_ALL, *self.unseen_text_overrides()],
+            "text-unseen": [LORA_ALL, *self.text_overrides()],
         }[system]
         stage1 = self.system_dir("main") / "stage1"  # the ablations share main's stage 1
         init = stage1 if steps[0] else None
@@ -181,26 +182,27 @@ class Benchmark:
         stage2 = self.system_dir(system) / "stage2"
         return self.train_stage(2, stage2, steps[1], [_init_from(init), *extra])
 
-    def unseen_text_overrides(self) -> list[str]:
-        """Training overrides that add the corpus's ca and nl *training* text (translation into
-        English and denoising); the test manifests are named so that training refuses any text
-        that holds a test sentence."""
+    def text_overrides(self) -> list[str]:
+        """Training overrides that add the corpus's *training* text (translation into English
+        and denoising): ca and nl text, and with ``text_replay`` the seen languages' too; the test
+        manifests are named so that training refuses any text that holds a test sentence."""
+        languages = None if self.options.text_replay else list(UNSEEN)  # None: every language
         return [
             f"data.text={json.dumps([str(self.corpus / 'text' / '*_train.jsonl')])}",
-            f"data.text_languages={json.dumps(list(UNSEEN))}",
+            f"data.text_languages={json.dumps(languages)}",
             f"data.text_dev={json.dumps([str(self.corpus / 'text' / '*_dev.jsonl')])}",
             f"data.test={json.dumps([str(self.corpus / 'unheard-synth_*_test.jsonl.gz')])}",
         ]
 
     def train_text_stage(self, system: str, init: Path | None) -> Path:
         """The text-only LoRA stage of ``system`` (stage 2's recipe, no speech): from ``init``
-        (stage 1's layer mix and adapter, which pass through untouched), LoRA reads ca and nl
-        text alone. Its LLM is probed on text (`probe_text`); returns its final checkpoint, which
+        (stage 1's layer mix and adapter, which pass through untouched), LoRA reads text alone
+        (`text_overrides`: ca and nl, and the seen languages' as replay). Its LLM is probed on text (`probe_text`); returns its final checkpoint, which
         stage 2 starts from."""
         out = self.system_dir(system) / "text-stage"
         final = self.train_stage(
             2, out, self.options.text_stage_steps,
-            [_init_from(init), LORA_ALL, *self.unseen_text_overrides(),
+            [_init_from(init), LORA_ALL, *self.text_overrides(),
              f"optim.lr={self.options.text_stage_lr}"],
             speech=False,
         )  # fmt: skip
@@ -223,10 +225,11 @@ class Benchmark:
 
         Returns:
             The final checkpoint.
+
+        Raises:
+            ValueError: when ``out`` holds a run of other settings (its ``recipe.json``).
         """
         final = _final_checkpoint(out, steps)
-        if (out / "summary.json").exists() and final.exists():
-            return final
         track = "mini" if self.options.track == "mini" else "real"
         config = configs_dir() / track / f"stage{stage}.yaml"
         data = [str(self.corpus / f"unheard-synth_{lang}_train.jsonl.gz") for lang in SEEN]
@@ -246,6 +249,22 @@ class Benchmark:
             *extra,
             *self.options.overrides,
         ]
+        # what the run is, progress bars aside: a rerun with other settings (e.g. --no-text-replay
+        # into the same --out) must not pass the old run off as the new one, nor resume it
+        recipe = {
+            "config": str(config.relative_to(configs_dir().parent)),
+            "overrides": [x for x in overrides if not x.startswith("run.progress=")],
+        }
+        stamp = out / "recipe.json"
+        if stamp.exists() and json.loads(stamp.read_text()) != recipe:
+            raise ValueError(
+                f"{out} holds a run of other settings ({stamp}); remove it, or benchmark into "
+                "another --out"
+            )
+        if (out / "summary.json").exists() and final.exists():
+            return final
+        out.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(recipe, indent=1) + "\n")
         command = [sys.executable, "-m", "unheard", "train", str(config), *overrides]
         self.log(
             f"$ unheard train {config.relative_to(configs_dir().parent)} {' '.join(overrides)}"
