@@ -3,6 +3,7 @@ parameter) as safetensors, plus a JSON config naming the frozen encoder and LLM.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -99,6 +100,23 @@ def load_checkpoint(
     model = build_speech_llm(config, weights=True, device=device)
     load_trained(model, Path(directory) / WEIGHTS_NAME)
     return model.eval(), config, extra
+
+
+def checkpoint_digest(directory: str | Path) -> str:
+    """A content hash of a checkpoint folder's files (trained weights, config, training state):
+    what a cached result (decoded hypotheses, a text probe) was computed from.
+
+    Raises:
+        FileNotFoundError: if ``directory`` is not a folder.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"checkpoint folder {directory} not found")
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(p for p in directory.iterdir() if p.is_file()):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def load_trained(model: SpeechLLM, path: str | Path) -> None:

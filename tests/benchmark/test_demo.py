@@ -151,3 +151,16 @@ def test_the_text_unseen_system_reads_text_alone_then_starts_stage2_from_it(bund
         assert after[name].equal(value), name
     # its LLM is probed on text, as the frozen LLM and every system are
     assert set(bench.text_probes["text-unseen (text stage)"]) == {*SEEN, *UNSEEN}
+    # the probe is cached by the checkpoint's content: another run's record under the same path
+    # (a folder trained anew) is probed anew, not reused
+    from unheard.benchmark.text_probe import cached_text_probe
+    from unheard.checkpoint import checkpoint_digest
+
+    probe = tmp_path / "text-probe" / "text-unseen-text-stage.json"
+    checkpoint = systems / "text-unseen/text-stage/checkpoints/step-3"
+    saved = json.loads(probe.read_text())
+    assert saved["digest"] == checkpoint_digest(checkpoint)
+    assert cached_text_probe(probe, checkpoint, bench.corpus, ("ca",)) == saved["scores"]
+    probe.write_text(json.dumps({**saved, "digest": "0" * 32, "scores": {"ca": {"bleu": -1.0}}}))
+    again = cached_text_probe(probe, checkpoint, bench.corpus, ("ca",))
+    assert again["ca"]["bleu"] >= 0 and json.loads(probe.read_text())["digest"] == saved["digest"]

@@ -26,7 +26,6 @@ checkpoints resume too); all share one encoder-output cache.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -197,8 +196,8 @@ class Benchmark:
     def train_text_stage(self, system: str, init: Path | None) -> Path:
         """The text-only LoRA stage of ``system`` (stage 2's recipe, no speech): from ``init``
         (stage 1's layer mix and adapter, which pass through untouched), LoRA reads text alone
-        (`text_overrides`: ca and nl, and the seen languages' as replay). Its LLM is probed on text (`probe_text`); returns its final checkpoint, which
-        stage 2 starts from."""
+        (`text_overrides`: ca and nl, and the seen languages' as replay). Its LLM is probed on
+        text (`probe_text`); returns its final checkpoint, which stage 2 starts from."""
         out = self.system_dir(system) / "text-stage"
         final = self.train_stage(
             2, out, self.options.text_stage_steps,
@@ -274,6 +273,7 @@ class Benchmark:
 
     def decode_system(self, system: str, checkpoint: Path) -> list[Path]:
         """Decode every test set in both tasks (resumable); returns the hypothesis files."""
+        from unheard.checkpoint import checkpoint_digest
         from unheard.data.synth.corpus import read_synth_options
         from unheard.decoding.decode_manifest import decode_manifest, load_decoder
         from unheard.model.encoder_cache import attach_encoder_cache
@@ -282,7 +282,7 @@ class Benchmark:
         files = [hyps / f"{task}_{lang}.jsonl" for task in TASKS for lang in (*SEEN, *UNSEEN)]
         # what the hypotheses were decoded from: the checkpoint's files (a re-exported demo
         # checkpoint keeps its path) and the corpus; kept hypotheses of anything else are dropped
-        stamp = {"checkpoint": str(checkpoint), "files": _digest(checkpoint),
+        stamp = {"checkpoint": str(checkpoint), "files": checkpoint_digest(checkpoint),
                  "corpus": read_synth_options(self.corpus)}  # fmt: skip
         stamp_file, done = hyps / "stamp.json", hyps / "done.json"
         if stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
@@ -384,15 +384,6 @@ class Benchmark:
         }
         (self.out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
         return results
-
-
-def _digest(checkpoint: Path) -> str:
-    """A content hash of a checkpoint folder's files (the trained weights and the config)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(p for p in checkpoint.iterdir() if p.is_file()):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _init_from(checkpoint: Path | None) -> str:

@@ -63,14 +63,19 @@ def text_probe(
 def cached_text_probe(
     out: Path, checkpoint: Path, corpus: Path, languages: Sequence[str], per_language: int = 50
 ) -> dict[str, Any]:
-    """`text_probe`, written to ``out`` (JSON) and read back while the checkpoint is the same."""
+    """`text_probe`, written to ``out`` (JSON) and read back while the checkpoint's files are the
+    same (by content: a folder trained anew under the same path is probed anew)."""
+    from unheard.checkpoint import checkpoint_digest
+
+    key = {"checkpoint": str(checkpoint), "digest": checkpoint_digest(checkpoint),
+           "per_language": per_language}  # fmt: skip
     if out.is_file():
         saved = json.loads(out.read_text())
-        if saved.get("checkpoint") == str(checkpoint) and saved.get("per_language") == per_language:
+        if all(saved.get(k) == v for k, v in key.items()):
             return saved["scores"]
     scores = text_probe(checkpoint, corpus, languages, per_language)
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"checkpoint": str(checkpoint), "per_language": per_language, "scores": scores}
+    record = {**key, "scores": scores}
     out.write_text(json.dumps(record, indent=2) + "\n")
     return scores
 
