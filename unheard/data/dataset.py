@@ -98,9 +98,9 @@ class SpeechDataset(Dataset):
         augmentation: training augmentation (none by default).
         sample_prompts: draw a paraphrase from `PROMPT_POOLS` per example (training); False
             uses the fixed test prompt.
+        seed: seed of the prompt and augmentation draws (with ``epoch``).
         name_source: draw from the paraphrases that name the spoken language
             (`NAMED_SOURCE_POOLS`, for ``data.name_source_language``).
-        seed: seed of the prompt and augmentation draws (with ``epoch``).
     """
 
     def __init__(
