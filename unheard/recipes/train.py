@@ -75,6 +75,10 @@ class Run:
     bad_steps: int = 0  # NaN/Inf steps skipped in total
     bad_in_row: int = 0
     best: dict | None = None  # {"step", "dev_loss"} of the best checkpoint
+    # the step of the newest checkpoint, the same on every rank (cleanup saves when it is not
+    # the last step; asking the file system raced: a rank that saw rank 0's fresh checkpoint
+    # skipped the barrier rank 0 waited at)
+    saved_step: int | None = None
     text_dev: list[TextExample] = field(default_factory=list)  # text-only dev examples
     unseen_text: dict[str, int] = field(default_factory=dict)  # text records per unseen language
     text_records: dict[str, int] = field(default_factory=dict)  # text records per language (all)
@@ -199,7 +203,7 @@ def cleanup(run: Run) -> dict[str, Any]:
     validated = run.config.run.validate_every and run.step % run.config.run.validate_every == 0
     if (run.dev or run.text_dev) and not validated:  # the final model is always validated once
         _validate_and_keep_best(run)
-    if not any(s == run.step for s, _ in step_checkpoints(run.checkpoints)):
+    if run.saved_step != run.step:
         _save(run)
     summary = {
         "steps": run.step,
@@ -350,13 +354,14 @@ def _save(run: Run) -> None:
         )  # fmt: skip
         best = {run.checkpoints / f"step-{run.best['step']}"} if run.best else set()
         prune(run.checkpoints, run.config.run.keep_last, protect=best)
+    run.saved_step = run.step
     run.accelerator.wait_for_everyone()
 
 
 def _resume(run: Run, directory: Path) -> None:
     load_trained(run.unwrapped, directory / WEIGHTS_NAME)
     state = load_training_state(directory, run.optimizer, run.scheduler)
-    run.step = state["step"]
+    run.step = run.saved_step = state["step"]
     run.bad_steps, run.bad_in_row = state["bad_steps"], state["bad_in_row"]
     run.best = state["best"]
     run.sampler.load_state_dict(state["sampler"])
