@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -42,7 +41,6 @@ from unheard.benchmark.options import (  # noqa: F401  (ABLATIONS re-exported)
     ABLATIONS,
     LORA_ALL,
     SEEN,
-    TASKS,
     UNSEEN,
     BenchmarkOptions,
     configs_dir,
@@ -272,40 +270,24 @@ class Benchmark:
         return final
 
     def decode_system(self, system: str, checkpoint: Path) -> list[Path]:
-        """Decode every test set in both tasks (resumable); returns the hypothesis files."""
-        from unheard.checkpoint import checkpoint_digest
-        from unheard.data.synth.corpus import read_synth_options
-        from unheard.decoding.decode_manifest import decode_manifest, load_decoder
-        from unheard.model.encoder_cache import attach_encoder_cache
+        """Decode every test set in both tasks (`hypotheses`: kept while the checkpoint and the
+        corpus stay the same); returns the hypothesis files."""
+        from unheard.benchmark.hypotheses import (
+            decode_test_sets,
+            hypothesis_files,
+            kept_hypotheses,
+        )
 
         hyps = self.system_dir(system) / "hyps"
-        files = [hyps / f"{task}_{lang}.jsonl" for task in TASKS for lang in (*SEEN, *UNSEEN)]
-        # what the hypotheses were decoded from: the checkpoint's files (a re-exported demo
-        # checkpoint keeps its path) and the corpus; kept hypotheses of anything else are dropped
-        stamp = {"checkpoint": str(checkpoint), "files": checkpoint_digest(checkpoint),
-                 "corpus": read_synth_options(self.corpus)}  # fmt: skip
-        stamp_file, done = hyps / "stamp.json", hyps / "done.json"
-        if stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
-            shutil.rmtree(hyps)
-        hyps.mkdir(parents=True, exist_ok=True)
-        stamp_file.write_text(json.dumps(stamp))
-        if done.exists():
-            return files
-
-        def work() -> None:
-            model, collator, tokenizer = load_decoder(checkpoint)
-            if self.options.encoder_cache:
-                attach_encoder_cache(model.encoder, str(self.out / "encoder-cache"))
-            for path in files:
-                task, lang = path.stem.split("_")
-                manifest = self.corpus / f"unheard-synth_{lang}_test.jsonl.gz"
-                decode_manifest(
-                    model, collator, tokenizer, manifest, task, path,
-                    progress=self.options.progress,
-                )  # fmt: skip
-            done.write_text(json.dumps({"checkpoint": str(checkpoint)}))  # complete
-
-        self._timed(f"{system}/decode", work)
+        files = hypothesis_files(hyps, (*SEEN, *UNSEEN))
+        if not kept_hypotheses(hyps, checkpoint, self.corpus):
+            cache = self.out / "encoder-cache" if self.options.encoder_cache else None
+            self._timed(
+                f"{system}/decode",
+                lambda: decode_test_sets(
+                    checkpoint, self.corpus, files, cache, self.options.progress
+                ),
+            )
         return files
 
     def baseline(self, system: str) -> str:

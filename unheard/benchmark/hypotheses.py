@@ -1,0 +1,65 @@
+"""The benchmark's hypotheses: every test set decoded in both tasks by one checkpoint, kept on
+disk and reused while the checkpoint's files and the corpus stay the same (a stamp beside them)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from unheard.benchmark.options import TASKS
+
+
+def hypothesis_files(hyps: Path, languages: Sequence[str]) -> list[Path]:
+    """``hyps/<task>_<language>.jsonl`` for each task and language, tasks first."""
+    return [hyps / f"{task}_{lang}.jsonl" for task in TASKS for lang in languages]
+
+
+def kept_hypotheses(hyps: Path, checkpoint: Path, corpus: Path) -> bool:
+    """Whether ``hyps`` holds a complete decoding by these checkpoint files of this corpus.
+
+    Hypotheses of anything else (another checkpoint's files — a re-exported demo checkpoint keeps
+    its path —, another corpus) are deleted; the folder is then stamped for this pair.
+    """
+    from unheard.checkpoint import checkpoint_digest
+    from unheard.data.synth.corpus import read_synth_options
+
+    stamp = {"checkpoint": str(checkpoint), "files": checkpoint_digest(checkpoint),
+             "corpus": read_synth_options(corpus)}  # fmt: skip
+    stamp_file = hyps / "stamp.json"
+    if stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
+        shutil.rmtree(hyps)
+    hyps.mkdir(parents=True, exist_ok=True)
+    stamp_file.write_text(json.dumps(stamp))
+    return (hyps / "done.json").exists()
+
+
+def decode_test_sets(
+    checkpoint: Path,
+    corpus: Path,
+    files: Sequence[Path],
+    encoder_cache: Path | None = None,
+    progress: bool = True,
+) -> None:
+    """Decode ``corpus``'s test manifest of each file's task and language into it, then mark the
+    folder complete (``done.json``; `kept_hypotheses`).
+
+    Args:
+        checkpoint: the system's checkpoint.
+        corpus: the synthetic corpus folder (``unheard-synth_<lang>_test.jsonl.gz``).
+        files: from `hypothesis_files`, all in one folder.
+        encoder_cache: the shared encoder-output cache, if any.
+        progress: progress bars.
+    """
+    from unheard.decoding.decode_manifest import decode_manifest, load_decoder
+    from unheard.model.encoder_cache import attach_encoder_cache
+
+    model, collator, tokenizer = load_decoder(checkpoint)
+    if encoder_cache is not None:
+        attach_encoder_cache(model.encoder, str(encoder_cache))
+    for path in files:
+        task, lang = path.stem.split("_")
+        manifest = corpus / f"unheard-synth_{lang}_test.jsonl.gz"
+        decode_manifest(model, collator, tokenizer, manifest, task, path, progress=progress)
+    (files[0].parent / "done.json").write_text(json.dumps({"checkpoint": str(checkpoint)}))
