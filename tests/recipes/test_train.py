@@ -87,7 +87,13 @@ def test_resume_after_sigkill_is_exact(corpus, tmp_path):
 
 @pytest.mark.slow
 def test_two_process_ddp_matches_one_process_with_the_same_global_batch(corpus, tmp_path):
-    steps = ["run.max_steps=12", "run.save_every=100"]
+    # with validation (on rank 0 only; every rank then saves the best checkpoint together)
+    steps = [
+        "run.max_steps=12",
+        "run.save_every=100",
+        f"data.dev=[{corpus}]",
+        "run.validate_every=6",
+    ]
     ddp = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
          "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
@@ -106,6 +112,11 @@ def test_two_process_ddp_matches_one_process_with_the_same_global_batch(corpus, 
 
     a, b = losses(tmp_path / "ddp"), losses(tmp_path / "one")
     assert len(a) == len(b) == 12
+    best = [
+        json.loads((Path(out) / "checkpoints/best.json").read_text())
+        for out in (tmp_path / "ddp", tmp_path / "one")
+    ]
+    assert best[0]["step"] in (6, 12) and best[0]["step"] == best[1]["step"]
     # tolerance: float32 all-reduce sums in another order than accumulation; seen ~2e-7
     for x, y in zip(a, b, strict=True):
         assert x == pytest.approx(y, rel=1e-5)

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedDataParallelKwargs, set_seed
+from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_list, set_seed
 from transformers import get_scheduler
 
 from unheard.build import build_speech_llm, load_tokenizer
@@ -326,7 +326,10 @@ def _validate_and_keep_best(run: Run) -> None:
         run.logger.log_validation(run.step, metrics)
         if run.best is None or metrics["dev_loss"] < run.best["dev_loss"]:
             run.best = {"step": run.step, "dev_loss": metrics["dev_loss"]}
-    run.accelerator.wait_for_everyone()
+    if run.accelerator.num_processes > 1:  # every rank must agree to save (`_save` has a barrier)
+        run.best = broadcast_object_list([run.best])[0]
+    else:
+        run.accelerator.wait_for_everyone()
     if run.best is not None and run.best["step"] == run.step:
         _save(run)  # the best checkpoint must exist on disk
         if run.accelerator.is_main_process:
