@@ -326,10 +326,9 @@ def _validate_and_keep_best(run: Run) -> None:
         run.logger.log_validation(run.step, metrics)
         if run.best is None or metrics["dev_loss"] < run.best["dev_loss"]:
             run.best = {"step": run.step, "dev_loss": metrics["dev_loss"]}
-    if run.accelerator.num_processes > 1:  # every rank must agree to save (`_save` has a barrier)
-        run.best = broadcast_object_list([run.best])[0]
-    else:
-        run.accelerator.wait_for_everyone()
+    # rank 0's verdict on every rank (a collective, so it also waits for validation): all ranks
+    # must agree to save, as `_save` ends at a barrier; one process gets its list back as is
+    run.best = broadcast_object_list([run.best])[0]
     if run.best is not None and run.best["step"] == run.step:
         _save(run)  # the best checkpoint must exist on disk
         if run.accelerator.is_main_process:
