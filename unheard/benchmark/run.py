@@ -229,6 +229,7 @@ class Benchmark:
         final = _final_checkpoint(out, steps)
         track = "mini" if self.options.track == "mini" else "real"
         config = configs_dir() / track / f"stage{stage}.yaml"
+        shown = config.relative_to(configs_dir().parent)  # configs/<track>/stageN.yaml
         data = [str(self.corpus / f"unheard-synth_{lang}_train.jsonl.gz") for lang in SEEN]
         overrides = [
             f"model.llm={self.llm}",
@@ -249,7 +250,7 @@ class Benchmark:
         # what the run is, progress bars aside: a rerun with other settings (e.g. --no-text-replay
         # into the same --out) must not pass the old run off as the new one, nor resume it
         recipe = {
-            "config": str(config.relative_to(configs_dir().parent)),
+            "config": str(shown),
             "overrides": [x for x in overrides if not x.startswith("run.progress=")],
         }
         stamp = out / "recipe.json"
@@ -263,9 +264,7 @@ class Benchmark:
         out.mkdir(parents=True, exist_ok=True)
         stamp.write_text(json.dumps(recipe, indent=1) + "\n")
         command = [sys.executable, "-m", "unheard", "train", str(config), *overrides]
-        self.log(
-            f"$ unheard train {config.relative_to(configs_dir().parent)} {' '.join(overrides)}"
-        )
+        self.log(f"$ unheard train {shown} {' '.join(overrides)}")
         self._timed(f"{out.parent.name}/{out.name}", lambda: _run(command))
         return final
 
