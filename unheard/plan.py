@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from unheard.config import ModelConfig
+from unheard.data.batch import Batch
 from unheard.model.lora import is_lora_parameter
 from unheard.model.speech_llm import SpeechLLM
 
@@ -27,6 +28,17 @@ class BatchShape:
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.audio_seconds <= 0:
             raise ValueError(f"batch_size and audio_seconds must be positive, got {self}")
+
+
+def shape_of(batch: Batch) -> BatchShape:
+    """The shape of a collated batch, as `plan` estimates memory for it."""
+    width = lambda t: 0 if t is None else t.shape[1]  # noqa: E731
+    return BatchShape(
+        batch_size=max(batch.size, 1),
+        audio_seconds=max(batch.longest_audio_s, 0.02),
+        prompt_tokens=width(batch.prefix_ids) + width(batch.suffix_ids) + width(batch.text_ids),
+        answer_tokens=width(batch.target_ids),
+    )
 
 
 def count_parameters(model: SpeechLLM) -> dict[str, int]:
@@ -105,3 +117,40 @@ def plan(model: SpeechLLM, config: ModelConfig, batch: BatchShape | None = None)
         "llm": config.llm,
         "dtype": config.dtype,
     }
+
+
+def out_of_memory_advice(
+    model: SpeechLLM,
+    config: ModelConfig,
+    batch: BatchShape,
+    where: str,
+    limit: str,
+    device: torch.device | None = None,
+) -> str:
+    """What to tell a user whose step ran out of GPU memory: the batch that failed, the limit in
+    force, `plan`'s estimate for that batch, and what to lower.
+
+    Args:
+        model: the (unwrapped) model.
+        config: its config.
+        batch: the shape of the batch that failed.
+        where: e.g. ``"training step 12"`` or ``"decoding"``.
+        limit: the setting that sized the batch, e.g. ``"data.sampler.max_duration_s=120"``.
+        device: the CUDA device, for its free/total memory (None: not reported).
+
+    Returns:
+        One paragraph.
+    """
+    estimate = plan(model, config, batch)["memory_gib"]["total"]
+    used = ""
+    if device is not None and device.type == "cuda":
+        free, total = torch.cuda.mem_get_info(device)
+        used = f"; {device} has {free / GIB:.1f} of {total / GIB:.1f} GiB free now"
+    return (
+        f"out of memory during {where} on a batch of {batch.batch_size} item(s), the longest "
+        f"{batch.audio_seconds:.1f} s ({batch.batch_size * batch.audio_seconds:.1f} padded audio "
+        f"seconds), {batch.prompt_tokens} prompt and {batch.answer_tokens} answer tokens, with "
+        f"{limit}; `unheard plan` estimates {estimate:.1f} GiB per device for training on this "
+        f"batch{used}. Lower {limit.split('=')[0]}, turn on run.gradient_checkpointing, use "
+        "run.mixed_precision=bf16, or shard the frozen LLM with FSDP (configs/accelerate/)"
+    )

@@ -136,9 +136,9 @@ def test_loader_with_workers_skips_bad_records_and_counts_them(tmp_path):
         skipped, seen = SkipLog(), []
         for batch in loader:
             skipped.extend(batch.skipped)
-            seen.extend(e.id for e in batch.examples)
-            if batch.tensors is not None:
-                assert batch.tensors["features"].shape[0] == len(batch.examples)
+            seen.extend(batch.ids)
+            if not batch.empty:
+                assert batch.features.shape[0] == batch.size == len(batch.ids)
         results[workers] = (sorted(seen), skipped.count, skipped.by_reason())
     assert results[0] == results[2]  # same batches, same skips with and without workers
     seen, count, reasons = results[0]

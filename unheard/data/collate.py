@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from unheard.data.features import extract_features
+from unheard.data.batch import Batch
+from unheard.data.features import SAMPLE_RATE, extract_features
 from unheard.data.manifest import Utterance
 from unheard.data.prompts import Prompts
 
@@ -75,7 +76,7 @@ def examples_from(utterance: Utterance, audio: np.ndarray, tasks: Sequence[str])
 
 
 class SpeechCollator:
-    """Turns a list of examples into a batch for ``SpeechLLM.forward`` / ``generate``.
+    """Turns a list of examples into a `Batch` for ``SpeechLLM.forward`` / ``generate``.
 
     Prompt tokens are split around the audio. Encoder-decoder LLMs get EOS at the end of their
     encoder input (as T5 was trained); decoder-only LLMs get BOS first when their tokenizer has
@@ -110,13 +111,13 @@ class SpeechCollator:
         self.prompts = prompts or (Prompts.naming_source() if name_source_language else Prompts())
         self.name_source_language = name_source_language
 
-    def __call__(self, examples: Sequence[Example | TextExample]) -> dict[str, torch.Tensor]:
-        """Collate examples; ``target_ids``/``target_mask`` are present when every example has a
-        target."""
+    def __call__(self, examples: Sequence[Example | TextExample]) -> Batch:
+        """Collate examples into a CPU `Batch`; ``target_ids``/``target_mask`` are set when every
+        example has a target."""
         if not examples:
             raise ValueError("cannot collate an empty batch")
         speech = [i for i, e in enumerate(examples) if isinstance(e, Example)]
-        batch = {}
+        batch: dict[str, torch.Tensor] = {}
         if speech:  # text items need no audio and no encoder
             features, feature_mask = extract_features(
                 self.feature_extractor, [examples[i].audio for i in speech]
@@ -138,7 +139,13 @@ class SpeechCollator:
         if all(e.target is not None for e in examples):
             targets = [self._ids(e.target, eos=True) for e in examples]
             batch["target_ids"], batch["target_mask"] = self._pad(targets)
-        return batch
+        samples = [len(examples[i].audio) for i in speech] or [0]
+        return Batch(
+            **batch,
+            ids=tuple(e.id for e in examples),
+            audio_seconds=sum(samples) / SAMPLE_RATE,
+            longest_audio_s=max(samples) / SAMPLE_RATE,
+        )
 
     def _ids(self, text: str, bos: bool = False, eos: bool = False) -> list[int]:
         ids = token_ids(self.tokenizer, text)

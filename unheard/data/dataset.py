@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-import torch
 from torch.utils.data import DataLoader, Dataset
 
 from unheard.data.augment import Augmentation, augment
+from unheard.data.batch import Batch
 from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.loading import AudioLimits, BadAudio, load_checked
 from unheard.data.manifest import BadRecord, Utterance
@@ -160,29 +160,18 @@ class SpeechDataset(Dataset):
         return Example(u.id, audio, "st", u.language, target, u.translation, prompt)
 
 
-@dataclass
-class LoaderBatch:
-    """What the loader yields: the model's tensors (None if every item was bad) and what was
-    skipped."""
-
-    tensors: dict[str, torch.Tensor] | None
-    examples: list[Example | TextExample]  # the good examples, in batch order
-    skipped: list[BadRecord]
-    audio_seconds: float  # real audio in the batch
-
-
 class SkippingCollate:
-    """Collate function that drops `BadRecord` items and reports them."""
+    """Collate function that drops `BadRecord` items and reports them in the batch's
+    ``skipped`` (a batch of bad records only is `Batch.empty`)."""
 
     def __init__(self, collator: SpeechCollator) -> None:
         self.collator = collator
 
-    def __call__(self, items: Sequence[Example | TextExample | BadRecord]) -> LoaderBatch:
+    def __call__(self, items: Sequence[Example | TextExample | BadRecord]) -> Batch:
         good = [x for x in items if not isinstance(x, BadRecord)]
-        bad = [x for x in items if isinstance(x, BadRecord)]
-        tensors = self.collator(good) if good else None
-        seconds = sum(len(e.audio) for e in good if isinstance(e, Example)) / 16000
-        return LoaderBatch(tensors, good, bad, seconds)
+        bad = tuple(x for x in items if isinstance(x, BadRecord))
+        batch = self.collator(good) if good else Batch()
+        return replace(batch, skipped=bad)
 
 
 def make_loader(
@@ -193,6 +182,7 @@ def make_loader(
     num_workers: int = 0,
     world_size: int = 1,
     rank: int = 0,
+    pin_memory: bool = False,
 ) -> tuple[DataLoader, DurationBucketSampler]:
     """A DataLoader of duration-bucketed, mixed batches, and its sampler (for epochs/resume).
 
@@ -205,6 +195,7 @@ def make_loader(
         num_workers: loader processes (0: in the main process).
         world_size: distributed ranks.
         rank: this rank.
+        pin_memory: page-locked batches (`Batch.pin_memory`), for asynchronous copies to CUDA.
 
     Returns:
         The loader and its sampler; call ``sampler.set_epoch(e)`` and ``dataset.epoch = e``
@@ -224,6 +215,7 @@ def make_loader(
         collate_fn=SkippingCollate(collator),
         num_workers=num_workers,
         persistent_workers=False,
+        pin_memory=pin_memory,
     )
     return loader, sampler
 

@@ -65,7 +65,11 @@ def add_parser(subparsers: Any) -> None:
         help="ST: language to translate into (default: each record's translation_language, "
         "else en)",
     )  # fmt: skip
-    p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    p.add_argument(
+        "--device",
+        default=None,
+        help="cpu, cuda, cuda:1, mps, ... (default: CUDA, then another accelerator, then the CPU)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_decode)
 
@@ -73,11 +77,11 @@ def add_parser(subparsers: Any) -> None:
 def _decode(args: argparse.Namespace) -> int:
     import logging
 
-    import torch
     from transformers.utils import logging as hf_logging
 
     from unheard.decoding.decode import DecodeOptions
     from unheard.decoding.decode_manifest import decode_manifest, load_decoder, summary_line
+    from unheard.device import select_device
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     hf_logging.disable_progress_bar()
@@ -92,7 +96,7 @@ def _decode(args: argparse.Namespace) -> int:
         repetition_penalty=args.repetition_penalty,
         length_penalty=args.length_penalty,
     )  # validated before the model loads
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = select_device(args.device)  # one-line failure on `--device cuda` without CUDA
     model, collator, tokenizer = load_decoder(args.checkpoint, device=device)
     summary = decode_manifest(
         model, collator, tokenizer, args.manifest, args.task, args.out, options,

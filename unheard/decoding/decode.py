@@ -25,9 +25,11 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from unheard.data.batch import Batch
 from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.features import SAMPLE_RATE
 from unheard.decoding.batching import duration_batches
+from unheard.device import device_of
 from unheard.model.speech_llm import SpeechLLM
 
 
@@ -98,21 +100,22 @@ def decode_batch(
         One hypothesis per example, in order, stripped of outer whitespace.
     """
     limits = [options.token_limit(len(e.audio) / SAMPLE_RATE) for e in examples]
-    batch = collator([replace(e, target=None) for e in examples])
-    device = next(model.parameters()).device
-    batch = {k: v.to(device) for k, v in batch.items()}
+    batch = collator([replace(e, target=None) for e in examples]).to(device_of(model))
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
     with warnings.catch_warnings():
         # n-gram blocking over the answer only, never the prompt, is what we want: not news
         warnings.filterwarnings("ignore", message=".*n-gram constraints only to newly generated")
-        ids = model.generate(
-            **batch,
-            max_new_tokens=max(limits),
-            pad_token_id=pad,
-            eos_token_id=eos,
-            **_search_kwargs(options),
-        )  # (batch, new_tokens) answer ids, padded after EOS
+        try:
+            ids = model.generate(
+                **batch,
+                max_new_tokens=max(limits),
+                pad_token_id=pad,
+                eos_token_id=eos,
+                **_search_kwargs(options),
+            )  # (batch, new_tokens) answer ids, padded after EOS
+        except torch.OutOfMemoryError as e:
+            raise RuntimeError(_out_of_memory(model, batch, options)) from e
     hypotheses = []
     for row, limit in zip(ids.tolist(), limits, strict=True):
         row = row[:limit]
@@ -173,18 +176,32 @@ def decode_text(
         One answer per example, in order; targets, if any, are ignored.
     """
     model.eval()
-    device = next(model.parameters()).device
+    device = device_of(model)
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
     answers = []
     for start in range(0, len(examples), batch_size):
         chunk = [replace(e, target=None) for e in examples[start : start + batch_size]]
-        batch = {k: v.to(device) for k, v in collator(chunk).items()}
-        limit = 16 + 2 * int(batch["text_mask"].sum(1).max())
+        batch = collator(chunk)
+        limit = 16 + 2 * int(batch.text_mask.sum(1).max())  # on the host, before the copy
+        batch = batch.to(device)
         ids = model.generate(**batch, max_new_tokens=limit, pad_token_id=pad, eos_token_id=eos)
         rows = [row[: row.index(eos)] if eos in row else row for row in ids.tolist()]
         answers += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
     return answers
+
+
+def _out_of_memory(model: SpeechLLM, batch: Batch, options: DecodeOptions) -> str:
+    weights = sum(p.numel() * p.element_size() for p in model.parameters()) / 1024**3
+    beams = f" x {options.num_beams} beams" if options.num_beams > 1 else ""
+    return (
+        f"out of memory while decoding a batch of {batch.size} item(s){beams}, the longest "
+        f"{batch.longest_audio_s:.1f} s ({batch.size * batch.longest_audio_s:.1f} padded audio "
+        f"seconds; ids {', '.join(batch.ids[:3])}{', ...' if batch.size > 3 else ''}), with "
+        f"--batch-size {options.batch_size} and --max-batch-seconds {options.max_batch_seconds}; "
+        f"the model's weights alone take {weights:.1f} GiB. Lower --batch-size or set "
+        "--max-batch-seconds (e.g. 60), or fewer --beam"
+    )
 
 
 def _search_kwargs(options: DecodeOptions) -> dict[str, Any]:

@@ -33,6 +33,11 @@ from unheard.model.masks import length_mask
 IGNORE_INDEX = -100
 
 
+class DeviceMismatchError(RuntimeError):
+    """An input reached the model on another device than the model's (a loop forgot
+    ``batch.to(device)``)."""
+
+
 @dataclass
 class SpeechLLMOutput:
     """What a training forward returns."""
@@ -81,6 +86,32 @@ class SpeechLLM(nn.Module):
             kernel_size=adapter_kernel,
             out_scale=scale,
         )
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model computes: the device of its trained layer weights (the local shard's
+        device under FSDP)."""
+        return self.layer_mix.logits.device
+
+    def check_devices(self, **inputs: torch.Tensor | None) -> None:
+        """Check that every input tensor is on the model's device; called first by ``forward``
+        and ``generate``, so a batch left on the CPU fails by name, before any work, instead of
+        deep inside a matmul (or, worse, never on a CPU-only test machine).
+
+        Raises:
+            DeviceMismatchError: naming each input on another device.
+        """
+        device = self.device
+        wrong = {
+            name: str(value.device)
+            for name, value in inputs.items()
+            if isinstance(value, torch.Tensor) and value.device != device
+        }
+        if wrong:
+            raise DeviceMismatchError(
+                f"inputs on another device than the model ({device}): {wrong}; move the batch "
+                "with batch.to(unheard.device.device_of(model)) before calling the model"
+            )
 
     @property
     def is_encoder_decoder(self) -> bool:
@@ -174,7 +205,16 @@ class SpeechLLM(nn.Module):
 
         Returns:
             Loss, logits and the aligned labels.
+
+        Raises:
+            DeviceMismatchError: if an input is on another device than the model.
         """
+        self.check_devices(
+            prefix_ids=prefix_ids, prefix_mask=prefix_mask, suffix_ids=suffix_ids,
+            suffix_mask=suffix_mask, target_ids=target_ids, target_mask=target_mask,
+            features=features, feature_mask=feature_mask, speech_rows=speech_rows,
+            text_ids=text_ids, text_mask=text_mask,
+        )  # fmt: skip
         prompt = self.prompt_segments(
             prefix_ids, prefix_mask, suffix_ids, suffix_mask,
             features, feature_mask, speech_rows, text_ids, text_mask,
@@ -241,7 +281,15 @@ class SpeechLLM(nn.Module):
         Returns:
             ``(batch, new_tokens)`` answer token ids (no decoder start token), padded with the
             LLM's pad id after EOS.
+
+        Raises:
+            DeviceMismatchError: if an input is on another device than the model.
         """
+        self.check_devices(
+            prefix_ids=prefix_ids, prefix_mask=prefix_mask, suffix_ids=suffix_ids,
+            suffix_mask=suffix_mask, features=features, feature_mask=feature_mask,
+            speech_rows=speech_rows, text_ids=text_ids, text_mask=text_mask,
+        )  # fmt: skip
         segments = self.prompt_segments(
             prefix_ids, prefix_mask, suffix_ids, suffix_mask,
             features, feature_mask, speech_rows, text_ids, text_mask,

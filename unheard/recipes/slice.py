@@ -26,6 +26,7 @@ from unheard.data.espeak import make_number_corpus
 from unheard.data.features import feature_extractor_for
 from unheard.data.manifest import read_manifest
 from unheard.decoding.decode import DecodeOptions, decode
+from unheard.device import device_of
 from unheard.evaluation.metrics import bleu, chrf, exact_match, wer
 from unheard.model.speech_llm import SpeechLLM
 from unheard.tiny import make_tiny_models
@@ -73,7 +74,8 @@ def train_steps(
             rng.shuffle(epoch)
             order.extend(epoch)
         take, order = order[: options.batch_size], order[options.batch_size :]
-        loss = model(**collator([examples[i] for i in take])).loss
+        batch = collator([examples[i] for i in take]).to(device_of(model))
+        loss = model(**batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, options.grad_clip)
         optimizer.step()

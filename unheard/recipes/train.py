@@ -22,14 +22,17 @@ from transformers import get_scheduler
 from unheard.build import build_speech_llm, load_tokenizer
 from unheard.checkpoint import WEIGHTS_NAME, load_trained, trained_state_dict
 from unheard.config import ModelConfig
+from unheard.data.batch import Batch
 from unheard.data.collate import SpeechCollator, TextExample
 from unheard.data.dataset import MixingWeights, SpeechDataset, make_loader, set_epoch
 from unheard.data.features import feature_extractor_for
 from unheard.data.loading import AudioLimits, SkipLog
 from unheard.data.manifest import Utterance
 from unheard.data.text import SpeechTextDataset
+from unheard.device import device_of, select_device, warn_slow_precision
 from unheard.model.encoder_cache import attach_encoder_cache
 from unheard.model.speech_llm import SpeechLLM
+from unheard.plan import out_of_memory_advice, shape_of
 from unheard.recipes.logging import RunLogger
 from unheard.recipes.run_data import RunData, load_run_data
 from unheard.recipes.state import (
@@ -89,6 +92,11 @@ class Run:
         return self.accelerator.unwrap_model(self.model)
 
     @property
+    def device(self) -> torch.device:
+        """Where the model computes, and so where every batch goes."""
+        return device_of(self.unwrapped)
+
+    @property
     def checkpoints(self) -> Path:
         """Where step checkpoints go."""
         return Path(self.config.run.output_dir) / "checkpoints"
@@ -97,14 +105,16 @@ class Run:
 def setup(config: TrainConfig) -> Run:
     """Build the model, data, optimizer and scheduler; resume from the newest checkpoint."""
     run_cfg, data_cfg, optim_cfg = config.run, config.data, config.optim
+    device = select_device(run_cfg.device)  # fails here, by name, on `cuda` without CUDA
     accelerator = Accelerator(
-        # no accelerator device: run on CPU, and with several processes use gloo (MULTI_CPU)
-        cpu=not _has_accelerator_device(),
+        # on the CPU with several processes accelerate uses gloo (MULTI_CPU)
+        cpu=device.type == "cpu",
         mixed_precision=run_cfg.mixed_precision,
         gradient_accumulation_steps=optim_cfg.grad_accumulation,
         # a batch of text examples only leaves the layer mix and adapter without gradients
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=bool(data_cfg.text))],
     )
+    warn_slow_precision(run_cfg.mixed_precision, accelerator.device)
     set_seed(run_cfg.seed)
     out = Path(run_cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -138,6 +148,7 @@ def setup(config: TrainConfig) -> Run:
         data_cfg.num_workers,
         world_size=accelerator.num_processes,
         rank=accelerator.process_index,
+        pin_memory=accelerator.device.type == "cuda",
     )
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -262,24 +273,35 @@ class _Window:
         }
 
 
-def _micro_step(run: Run, batch: Any, window: _Window) -> None:
+def _micro_step(run: Run, batch: Batch, window: _Window) -> None:
     run.skipped.extend(batch.skipped)
+    batch = batch.to(run.device, non_blocking=True)
     with run.accelerator.accumulate(run.model):
-        if batch.tensors is None:  # every item was bad: a zero loss keeps DDP ranks in step
-            loss = sum(p.sum() for p in run.model.parameters() if p.requires_grad) * 0.0
-        else:
-            out = run.model(**batch.tensors, label_smoothing=run.config.optim.label_smoothing)
-            loss = out.loss
-        finite = run.accelerator.reduce(torch.isfinite(loss.detach()).float(), "min")
-        if finite.item() < 1:  # skipped on every rank alike, so no rank waits for the others
-            window.bad_micro += 1
-            return
-        run.accelerator.backward(loss)
-    if batch.tensors is not None:
+        try:
+            if batch.empty:  # every item was bad: a zero loss keeps DDP ranks in step
+                loss = sum(p.sum() for p in run.model.parameters() if p.requires_grad) * 0.0
+            else:
+                loss = run.model(**batch, label_smoothing=run.config.optim.label_smoothing).loss
+            finite = run.accelerator.reduce(torch.isfinite(loss.detach()).float(), "min")
+            if finite.item() < 1:  # skipped on every rank alike, so no rank waits for the others
+                window.bad_micro += 1
+                return
+            run.accelerator.backward(loss)
+        except torch.OutOfMemoryError as e:
+            raise RuntimeError(_out_of_memory(run, batch)) from e
+    if not batch.empty:
         window.loss_sum += loss.item()
         window.micro += 1
         window.audio_s += batch.audio_seconds
-        window.tokens += int(batch.tensors["target_mask"].sum())
+        window.tokens += batch.answer_tokens
+
+
+def _out_of_memory(run: Run, batch: Batch) -> str:
+    limit = f"data.sampler.max_duration_s={run.config.data.sampler.max_duration_s:g}"
+    where = f"training step {run.step + 1}"
+    return out_of_memory_advice(
+        run.unwrapped, run.model_config, shape_of(batch), where, limit, run.device
+    )
 
 
 def _optimizer_step(run: Run, window: _Window) -> None:
@@ -384,12 +406,6 @@ def _init_from(model: SpeechLLM, directory: Path) -> None:
     with torch.no_grad():
         for name, value in tensors.items():
             own[name].copy_(value)
-
-
-def _has_accelerator_device() -> bool:
-    if hasattr(torch, "accelerator"):
-        return torch.accelerator.is_available()
-    return torch.cuda.is_available()
 
 
 def _describe(run: Run, data: RunData) -> str:

@@ -104,6 +104,9 @@ class RunConfig:
     init_from: str | None = None  # stage 2: a stage-1 checkpoint to start from (None: fresh)
     max_steps: int = 10000  # optimizer steps
     seed: int = 0
+    # auto: CUDA, then another accelerator, then the CPU; or cpu, cuda, xpu, mps, ... (no index:
+    # accelerate gives each process its own GPU; choose GPUs with CUDA_VISIBLE_DEVICES)
+    device: str = "auto"
     mixed_precision: str = "no"  # no, bf16 or fp16 (accelerate autocast)
     gradient_checkpointing: bool = False  # recompute LLM activations in backward
     save_every: int = 1000  # steps between checkpoints
@@ -124,6 +127,11 @@ class RunConfig:
             raise ValueError(f"run.mixed_precision must be one of {PRECISIONS}")
         if self.max_steps < 1 or self.save_every < 1 or self.keep_last < 1:
             raise ValueError("run.max_steps, save_every and keep_last must be >= 1")
+        if ":" in self.device:
+            raise ValueError(
+                f"run.device names a device type (auto, cpu, cuda, ...), not one device: got "
+                f"{self.device!r}; choose GPUs with CUDA_VISIBLE_DEVICES"
+            )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from unheard.data.dataset import SpeechDataset, example_refs
 from unheard.data.loading import AudioLimits
 from unheard.data.manifest import Utterance
 from unheard.decoding.decode import DecodeOptions, decode, decode_text
+from unheard.device import device_of
 from unheard.evaluation.metrics import bleu, wer
 from unheard.model.speech_llm import SpeechLLM
 
@@ -62,13 +63,14 @@ def validate(
             texts.append(e)
     examples = [*speech, *texts]
     was_training = model.training
+    device = device_of(model)
     model.eval()
     try:
         losses, tokens = 0.0, 0
         for start in range(0, len(examples), batch_size):
             batch = collator(examples[start : start + batch_size])
-            n = int(batch["target_mask"].sum())
-            losses += model(**batch).loss.item() * n
+            n = batch.answer_tokens  # counted on the host, before the copy
+            losses += model(**batch.to(device)).loss.item() * n
             tokens += n
         metrics: dict[str, Any] = {"dev_loss": losses / max(tokens, 1), "examples": len(examples)}
         options = DecodeOptions(batch_size=batch_size)

@@ -34,6 +34,7 @@ from unheard.data.log_mel import WhisperLogMel
 from unheard.data.prompts import TASKS
 from unheard.decoding.decode import DecodeOptions, decode
 from unheard.decoding.decode_manifest import load_decoder
+from unheard.device import select_device
 from unheard.model.speech_llm import SpeechLLM
 from unheard.serving.formats import Transcript
 from unheard.serving.windows import WindowOptions, cut_windows, join_segments
@@ -274,7 +275,8 @@ def load(
     Args:
         checkpoint: a directory written by ``save_checkpoint`` (``unheard train``'s
             ``checkpoints/step-N``).
-        device: where to run; by default CUDA when available, else the CPU.
+        device: where to run (`unheard.device.select_device`): by default CUDA when available,
+            then another accelerator, else the CPU.
         options: search settings (greedy by default), batch size and length limit.
         windows: how long audio is cut (20 s windows overlapping by 2 s by default).
 
@@ -283,9 +285,9 @@ def load(
 
     Raises:
         FileNotFoundError: if the directory is not a checkpoint.
-        ValueError: if its prompts or parameters are invalid.
+        ValueError: if its prompts or parameters are invalid, or ``device`` is unavailable.
     """
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = select_device(device)
     model, collator, tokenizer = load_decoder(checkpoint, device=device)
     name = Path(checkpoint).resolve().name
     return SpeechToText(model, collator, tokenizer, options, windows, name=name)

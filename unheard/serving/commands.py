@@ -89,7 +89,11 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overlap-seconds", type=float, default=2.0, help="window overlap (2)")
     p.add_argument("--beam", type=int, default=1, help="beam size; 1 is greedy (default 1)")
     p.add_argument("--batch-size", type=int, default=16, help="most windows per generate() (16)")
-    p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    p.add_argument(
+        "--device",
+        default=None,
+        help="cpu, cuda, cuda:1, mps, ... (default: CUDA, then another accelerator, then the CPU)",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (torch's default)")
 
 
