@@ -255,11 +255,10 @@ class _Window:
 
     def summary(self, run: Run) -> dict[str, float]:
         seconds = time.perf_counter() - self.started
+        # on the run's device: NCCL (multi-GPU) reduces no CPU tensor (gloo reduces both)
+        sums = [self.loss_sum, self.micro, self.audio_s, self.tokens]
         reduced = run.accelerator.reduce(
-            torch.tensor(
-                [self.loss_sum, self.micro, self.audio_s, self.tokens], dtype=torch.float64
-            ),
-            "sum",
+            torch.tensor(sums, dtype=torch.float64, device=run.accelerator.device), "sum"
         )
         loss_sum, micro, audio_s, tokens = reduced.tolist()
         return {
