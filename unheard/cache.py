@@ -29,8 +29,10 @@ def build_once(target: Path, build: Callable[[Path], None]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
-        # real tensors even when called inside `with torch.device("meta")` (unheard plan)
-        with torch.device("cpu"):
+        # real tensors even when called inside `with torch.device("meta")` (unheard plan); and
+        # the caller's random state untouched: a tiny model built on first use (it seeds and
+        # draws) must not change how a run that asked for it initialises its own parts
+        with torch.device("cpu"), torch.random.fork_rng(devices=[]):
             build(tmp)
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
         try:
