@@ -108,7 +108,9 @@ def _llm(config: ModelConfig, weights: bool, dtype: torch.dtype) -> PreTrainedMo
         return _pretrained(auto, config.llm, dtype=dtype)
     model = auto.from_config(arch, dtype=dtype)
     if config.llm_config is not None and config.llm_config.get("tie_word_embeddings") is False:
-        untie_output_embeddings(model)
+        head = untie_output_embeddings(model)
+        if head.device.type != "meta":  # uninitialised memory (NaN on a GPU, maybe): random too
+            nn.init.normal_(head, std=head.shape[1] ** -0.5)
     return model
 
 

@@ -122,3 +122,25 @@ def test_lora_targets_and_rank_are_configurable():
     assert counts["lora"] == 16 * (72 * 4 * (2048 + 2048) + 48 * 3 * (2048 + 5120)) == 35_389_440
     off = replace(PRESETS["paper-mt0-xl"], lora=LoraOptions(enabled=False))
     assert count_parameters(build_speech_llm(off, weights=False, device="meta"))["lora"] == 0
+
+
+def test_a_random_untied_head_is_initialised_off_the_meta_device():
+    # random paper-shaped models (benchmarks/gpu.py) build mT0's untied head on a real device:
+    # it must not keep the uninitialised memory untie_output_embeddings leaves
+    from dataclasses import replace
+
+    small = {"d_model": 32, "d_ff": 64, "d_kv": 8, "num_heads": 4, "num_layers": 1,
+             "num_decoder_layers": 1, "vocab_size": 300}  # fmt: skip
+    preset = PRESETS["paper-mt0-xl"]
+    config = replace(
+        preset,
+        encoder_config={"model_type": "wav2vec2-bert", "hidden_size": 16, "num_hidden_layers": 1,
+                        "num_attention_heads": 2, "intermediate_size": 32},
+        llm_config={**preset.llm_config, **small}, dtype="float32",
+    )  # fmt: skip
+    torch.manual_seed(0)
+    llm = build_speech_llm(config, weights=False).llm
+    head, embedding = llm.get_output_embeddings().weight, llm.get_input_embeddings().weight
+    assert head is not embedding and not llm.config.tie_word_embeddings
+    assert torch.isfinite(head).all()
+    assert head.std().item() == pytest.approx(32**-0.5, rel=0.05)  # as pretrain_text's new head
