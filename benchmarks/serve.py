@@ -11,6 +11,7 @@ that of ``benchmarks/decode.py``: a w2v-BERT-shaped encoder and an mT5-shaped LL
 layers), random, its trained parts perturbed so that answers run to the length limit (the worst
 case for a decoder). Prints p50/p95 latency, requests and audio-seconds per second, the mean
 batch size, and the count of 5xx answers and failed connections; exits 1 if there is any.
+``benchmarks/gpu.py`` runs the same load with `stdlib_client` where ``openai`` is not installed.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import openai
 import soundfile
 import torch
 from transformers.utils import logging as hf_logging
@@ -53,33 +57,81 @@ def make_checkpoint(directory: Path, texts: list[str]) -> Path:
     return save_checkpoint(model, config, directory / "checkpoint")
 
 
-def run_clients(url: str, clips: list[bytes], clients: int, seconds: float) -> dict[str, list]:
+Client = Callable[[str], Callable[[bytes], int]]  # base URL -> (WAV bytes -> HTTP status)
+
+
+def openai_client(url: str) -> Callable[[bytes], int]:
+    """A transcription call through the official ``openai`` client: returns the HTTP status;
+    raises ConnectionError when no answer came."""
+    import openai
+
+    api = openai.OpenAI(api_key="bench", base_url=url + "/v1", max_retries=0, timeout=300)
+
+    def transcribe(clip: bytes) -> int:
+        try:
+            api.audio.transcriptions.create(file=("clip.wav", clip), model="unheard")
+        except openai.APIStatusError as e:
+            return e.status_code
+        except openai.APIConnectionError as e:
+            raise ConnectionError(repr(e)) from e
+        return 200
+
+    return transcribe
+
+
+def stdlib_client(url: str) -> Callable[[bytes], int]:
+    """The same multipart POST with ``urllib`` alone (for machines without ``openai``)."""
+
+    def transcribe(clip: bytes) -> int:
+        boundary = uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nunheard\r\n',
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="clip.wav"'
+            "\r\nContent-Type: audio/wav\r\n\r\n",
+        ]
+        body = "".join(parts).encode() + clip + f"\r\n--{boundary}--\r\n".encode()
+        request = urllib.request.Request(
+            url + "/v1/audio/transcriptions", data=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                response.read()
+                return response.status
+        except urllib.error.HTTPError as e:  # an answer with a 4xx/5xx status
+            return e.code
+        except OSError as e:  # refused, reset, timed out: no answer
+            raise ConnectionError(repr(e)) from e
+
+    return transcribe
+
+
+def run_clients(
+    url: str, clips: list[bytes], clients: int, seconds: float, client: Client = openai_client
+) -> dict[str, list]:
     """``clients`` threads posting clips back to back for ``seconds``; latencies and failures."""
     results: dict[str, list] = {"latency_s": [], "status": [], "errors": []}
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
-    def client(index: int) -> None:
-        api = openai.OpenAI(api_key="bench", base_url=url + "/v1", max_retries=0, timeout=300)
+    def worker(index: int) -> None:
+        transcribe = client(url)
         n = index
         while time.monotonic() < deadline:
             clip = clips[n % len(clips)]
             n += clients
             started = time.perf_counter()
             try:
-                api.audio.transcriptions.create(file=("clip.wav", clip), model="unheard")
-                status = 200
-            except openai.APIStatusError as e:
-                status = e.status_code
-            except openai.APIConnectionError as e:
+                status = transcribe(clip)
+            except ConnectionError as e:
                 with lock:
-                    results["errors"].append(repr(e))
+                    results["errors"].append(str(e))
                 continue
             with lock:
                 results["latency_s"].append(time.perf_counter() - started)
                 results["status"].append(status)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -87,15 +139,18 @@ def run_clients(url: str, clips: list[bytes], clients: int, seconds: float) -> d
     return results
 
 
-def measure(stt, clips, audio_s, batch: BatchOptions, args) -> dict[str, float]:
-    """Serve with ``batch`` settings, run the clients, summarise."""
+def measure(
+    stt, clips, audio_s, batch: BatchOptions, args, client: Client = openai_client
+) -> dict[str, float]:
+    """Serve with ``batch`` settings, run ``args.clients`` clients for ``args.seconds``,
+    summarise."""
     app = create_app(stt, ServerOptions(batch=batch))
     with serve_in_background(app) as url:
-        run_clients(url, clips[:2], 2, 0.1)  # warm-up: a request or two each
+        run_clients(url, clips[:2], 2, 0.1, client)  # warm-up: a request or two each
         batcher = app.state.batcher
         before = (batcher.batches, batcher.requests)
         started = time.perf_counter()
-        results = run_clients(url, clips, args.clients, args.seconds)
+        results = run_clients(url, clips, args.clients, args.seconds, client)
         wall = time.perf_counter() - started
         batches, requests = batcher.batches - before[0], batcher.requests - before[1]
     latency = np.array(results["latency_s"])
