@@ -42,6 +42,32 @@ def test_plan_applies_overrides_and_prints_a_table():
     assert "adapter" in result.stdout and "GiB" in result.stdout
 
 
+def test_plan_reports_memory_per_device_under_ddp_and_fsdp():
+    result = _unheard("plan", "paper-mt0-xxl", "--devices", "8", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    ddp, fsdp = report["memory_gib_by_strategy"]["ddp"], report["memory_gib_by_strategy"]["fsdp"]
+    params, gib = report["params"], 1024**3
+    assert report["devices"] == 8 and ddp == report["memory_gib"]  # DDP: all of it, per device
+    # bf16 frozen weights: the LLM's 1/8 each, the frozen encoder whole (it is not sharded)
+    frozen = (params["total"] - params["trainable"]) * 2 / gib
+    encoder = params["encoder"] * 2 / gib
+    assert ddp["frozen_weights"] == pytest.approx(frozen, abs=1e-3)  # 25.15 GiB
+    assert fsdp["frozen_weights"] == pytest.approx((frozen - encoder) / 8 + encoder, abs=1e-3)
+    assert fsdp["frozen_weights"] == pytest.approx(4.09, abs=0.01)
+    # fp32 params + grads + AdamW moments: 16 bytes per trained parameter, an eighth each
+    assert ddp["trained_state"] == pytest.approx(params["trainable"] * 16 / gib, abs=1e-3)
+    assert fsdp["trained_state"] == pytest.approx(ddp["trained_state"] / 8, abs=1e-3)
+    for part in ("encoder_states", "llm_activations"):  # each device's own batch
+        assert fsdp[part] == ddp[part]
+    # the root (embeddings, untied LM head, adapter) and two blocks, gathered whole
+    assert 4 < fsdp["gathered_weights"] < 5
+    assert fsdp["total"] < 0.6 * ddp["total"]
+    table = _unheard("plan", "paper-mt0-xxl", "--devices", "8")
+    assert "on each of 8 device(s)" in table.stdout and "FSDP" in table.stdout
+    assert _unheard("plan", "paper-mt0-xl", "--devices", "0").returncode == 1
+
+
 def test_bad_input_exits_non_zero_with_one_line_reason():
     result = _unheard("plan", "no-such-preset")
     assert result.returncode == 1

@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         "sampler settings take precedence)",
     )  # fmt: skip
     plan.add_argument("--audio-seconds", type=float, default=15.0, help="longest utterance")
+    plan.add_argument(
+        "--devices", type=int, default=1,
+        help="devices training together: memory per device under DDP and FSDP "
+        "(configs/accelerate/ddp.yaml, fsdp.yaml)",
+    )  # fmt: skip
     plan.set_defaults(run=_plan)
 
     demo = sub.add_parser(
@@ -135,7 +140,7 @@ def _plan(args: argparse.Namespace) -> int:
     config, shape = _plan_target(args.config, args.overrides)
     shape = {"batch_size": args.batch_size, "audio_seconds": args.audio_seconds, **shape}
     model = build_speech_llm(config, weights=False, device="meta")
-    report = plan(model, config, BatchShape(**shape))
+    report = plan(model, config, BatchShape(**shape), devices=args.devices)
     report["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -147,10 +152,13 @@ def _plan(args: argparse.Namespace) -> int:
     b = report["batch"]
     print(
         f"memory per device, batch {b['batch_size']} x {b['audio_seconds']} s "
-        f"({b['audio_tokens']} audio tokens), GiB:"
+        f"({b['audio_tokens']} audio tokens) on each of {report['devices']} device(s), GiB:"
     )
-    for part, gib in report["memory_gib"].items():
-        print(f"  {part:<16} {gib:8.2f}")
+    ddp, fsdp = report["memory_gib_by_strategy"]["ddp"], report["memory_gib_by_strategy"]["fsdp"]
+    print(f"  {'':<16} {'DDP':>8} {'FSDP':>8}")
+    for part in fsdp:
+        shown = f"{ddp[part]:8.2f}" if part in ddp else f"{'-':>8}"
+        print(f"  {part:<16} {shown} {fsdp[part]:8.2f}")
     return 0
 
 

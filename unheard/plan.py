@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 from unheard.config import ModelConfig
 from unheard.data.batch import Batch
@@ -14,6 +15,7 @@ from unheard.model.lora import is_lora_parameter
 from unheard.model.speech_llm import SpeechLLM
 
 GIB = 1024**3
+STRATEGIES = ("ddp", "fsdp")  # configs/accelerate/ddp.yaml, configs/accelerate/fsdp.yaml
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,16 @@ def count_parameters(model: SpeechLLM) -> dict[str, int]:
     return counts
 
 
-def plan(model: SpeechLLM, config: ModelConfig, batch: BatchShape | None = None) -> dict[str, Any]:
+def llm_blocks(model: SpeechLLM, classes: tuple[str, ...] = ()) -> list[nn.Module]:
+    """The LLM's blocks, each an FSDP unit: modules of the named classes, by default the LLM's
+    own ``_no_split_modules`` (``MT5Block``, ``Qwen2DecoderLayer``, ...)."""
+    names = set(classes or getattr(model.llm, "_no_split_modules", None) or ())
+    return [m for m in model.llm.modules() if type(m).__name__ in names]
+
+
+def plan(
+    model: SpeechLLM, config: ModelConfig, batch: BatchShape | None = None, devices: int = 1
+) -> dict[str, Any]:
     """Counts and a per-device memory estimate for training ``model``.
 
     The estimate: frozen weights in ``config.dtype``; trained parameters in fp32 with their
@@ -67,14 +78,29 @@ def plan(model: SpeechLLM, config: ModelConfig, batch: BatchShape | None = None)
     per layer in half precision plus attention scores (Korthikanti et al. 2022, no recomputation).
     It ignores allocator fragmentation and framework overhead: keep ~20% headroom.
 
+    Per strategy over ``devices`` devices, each with its own batch of ``batch``'s shape: DDP keeps
+    everything whole on every device (the single-device figures). FSDP (`unheard.recipes.fsdp`)
+    divides the frozen LLM weights and the trained state by ``devices``, keeps a frozen encoder
+    whole on each device, and adds the weights it gathers whole while computing: the root unit's
+    (embeddings, LM head, layer mix, adapter) and two LLM blocks (one computing, one prefetched).
+    Activations are per device in both.
+
     Args:
         model: the model, typically built on the meta device.
         config: its config.
         batch: the batch shape per device.
+        devices: how many devices train together.
 
     Returns:
-        ``{"params": {...}, "trainable_share": float, "memory_gib": {...}, "batch": {...}}``.
+        ``{"params": {...}, "trainable_share": float, "memory_gib": {...}, "devices": int,
+        "memory_gib_by_strategy": {"ddp": {...}, "fsdp": {...}}, "batch": {...}}``;
+        ``memory_gib`` is the single-device (and DDP) estimate.
+
+    Raises:
+        ValueError: if ``devices`` < 1.
     """
+    if devices < 1:
+        raise ValueError(f"devices must be >= 1, got {devices}")
     batch = batch or BatchShape()
     params = count_parameters(model)
     weight_bytes = torch.empty((), dtype=getattr(torch, config.dtype)).element_size()
@@ -108,15 +134,42 @@ def plan(model: SpeechLLM, config: ModelConfig, batch: BatchShape | None = None)
         "llm_activations": (activations + logits) / GIB,
     }
     memory["total"] = sum(memory.values())
+    sharded = _fsdp_memory(model, params, memory, weight_bytes, devices)
+    rounded = lambda gib: {k: round(v, 3) for k, v in gib.items()}  # noqa: E731
     return {
         "params": params,
         "trainable_share": params["trainable"] / params["total"],
-        "memory_gib": {k: round(v, 3) for k, v in memory.items()},
+        "memory_gib": rounded(memory),
+        "devices": devices,
+        "memory_gib_by_strategy": {"ddp": rounded(memory), "fsdp": rounded(sharded)},
         "batch": {**batch.__dict__, "audio_tokens": audio_tokens},
         "encoder": config.encoder,
         "llm": config.llm,
         "dtype": config.dtype,
     }
+
+
+def _fsdp_memory(
+    model: SpeechLLM,
+    params: dict[str, int],
+    whole: dict[str, float],
+    weight_bytes: int,
+    devices: int,
+) -> dict[str, float]:
+    # per device under FSDP, in GiB, from the single-device estimate `whole`
+    frozen = params["total"] - params["trainable"]
+    encoder = 0 if model.encoder.trainable else params["encoder"]  # frozen: whole on each rank
+    blocks = [sum(p.numel() for p in block.parameters()) for block in llm_blocks(model)]
+    root = params["total"] - encoder - sum(blocks)
+    memory = {
+        "frozen_weights": ((frozen - encoder) / devices + encoder) * weight_bytes / GIB,
+        "trained_state": params["trainable"] * 16 / devices / GIB,
+        "gathered_weights": (root + 2 * max(blocks, default=0)) * weight_bytes / GIB,
+        "encoder_states": whole["encoder_states"],
+        "llm_activations": whole["llm_activations"],
+    }
+    memory["total"] = sum(memory.values())
+    return memory
 
 
 def out_of_memory_advice(
