@@ -23,8 +23,28 @@ FORMAT = "unheard-checkpoint-v1"
 
 
 def trained_state_dict(model: SpeechLLM) -> dict[str, torch.Tensor]:
-    """The parameters that require gradients, by their name in ``model``."""
+    """The parameters that require gradients, by their name in ``model`` (this rank's shards
+    when the model is sharded with FSDP: see `full_tensor`)."""
     return {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def full_tensor(tensor: torch.Tensor) -> torch.Tensor:
+    """The whole tensor of an FSDP shard (a DTensor; gathering it is a collective that every
+    rank must enter), or ``tensor`` itself when it is not sharded."""
+    from torch.distributed.tensor import DTensor
+
+    return tensor.full_tensor() if isinstance(tensor, DTensor) else tensor
+
+
+def shard_like(value: torch.Tensor, param: torch.Tensor) -> torch.Tensor:
+    """``value``, a whole tensor of ``param``'s shape, cut to ``param``'s sharding when
+    ``param`` is an FSDP shard (this rank's piece; no communication), else ``value`` as is."""
+    from torch.distributed.tensor import DTensor, distribute_tensor
+
+    if not isinstance(param, DTensor):
+        return value
+    value = value.to(device=param.device, dtype=param.dtype)
+    return distribute_tensor(value, param.device_mesh, param.placements, src_data_rank=None)
 
 
 def save_checkpoint(
@@ -46,9 +66,25 @@ def save_checkpoint(
     Returns:
         The directory.
     """
+    return write_checkpoint(trained_state_dict(model), config, directory, extra)
+
+
+def write_checkpoint(
+    weights: dict[str, torch.Tensor],
+    config: ModelConfig,
+    directory: str | Path,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write trained parameters (whole tensors, by name) and the model config into
+    ``directory``: `save_checkpoint` for weights already taken from the model (gathered from
+    FSDP shards, for one).
+
+    Returns:
+        The directory.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tensors = {n: t.contiguous().cpu() for n, t in trained_state_dict(model).items()}
+    tensors = {n: t.detach().contiguous().cpu() for n, t in weights.items()}
     _atomic(directory / WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
     meta = {"format": FORMAT, "model": to_dict(config), "extra": extra or {}}
     _atomic(directory / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
@@ -120,7 +156,8 @@ def checkpoint_digest(directory: str | Path) -> str:
 
 
 def load_trained(model: SpeechLLM, path: str | Path) -> None:
-    """Load trained parameters saved by ``save_checkpoint`` into ``model`` (no pickle).
+    """Load trained parameters saved by ``save_checkpoint`` into ``model`` (no pickle); into an
+    FSDP-sharded model, each rank copies its own piece.
 
     Raises:
         ValueError: if the file's parameter names or shapes differ from the model's trained ones.
@@ -139,7 +176,7 @@ def load_trained(model: SpeechLLM, path: str | Path) -> None:
                     f"{path}: {name} has shape {tuple(tensors[name].shape)}, "
                     f"the model expects {tuple(param.shape)}"
                 )
-            param.copy_(tensors[name])
+            param.copy_(shard_like(tensors[name], param))
 
 
 def _atomic(path: Path, write: Any) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
-import yaml
 
 from unheard.build import build_speech_llm
 from unheard.plan import count_parameters
@@ -54,10 +54,49 @@ def test_config_loads_names_its_launch_command_and_plans(path):
         assert "st" in config.data.tasks and set(config.data.unseen_languages) == {"ca", "nl"}
 
 
-def test_accelerate_configs_are_valid_yaml():
-    for path in (CONFIGS / "accelerate").glob("*.yaml"):
-        data = yaml.safe_load(path.read_text())
-        assert data["distributed_type"] and data["num_processes"] >= 1
+ACCELERATE_CONFIGS = sorted((CONFIGS / "accelerate").glob("*.yaml"))
+
+
+def test_accelerate_configs_exist():
+    assert {p.name for p in ACCELERATE_CONFIGS} >= {"ddp.yaml", "fsdp.yaml"}
+
+
+@pytest.mark.parametrize("path", ACCELERATE_CONFIGS, ids=lambda p: p.name)
+def test_accelerate_config_loads_and_its_header_launches_it(path, monkeypatch):
+    from accelerate.commands.config.config_args import ClusterConfig
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+    from accelerate.utils.launch import prepare_multi_gpu_env
+
+    from unheard.cli import _parser
+    from unheard.recipes.fsdp import fsdp_options
+
+    config = ClusterConfig.from_yaml_file(str(path))  # accelerate's own class: no unknown keys
+    assert config.num_processes >= 1 and config.num_machines == 1
+    parser = launch_command_parser()
+    options = {a.dest for a in parser._actions}
+    unknown = sorted(k for k in (config.fsdp_config or {}) if k not in options)
+    assert not unknown, f"{path.name}: fsdp_config keys accelerate launch does not know: {unknown}"
+
+    header = [line[1:].strip() for line in path.read_text().splitlines() if line.startswith("#")]
+    commands = [shlex.split(line) for line in header if line.startswith("accelerate launch")]
+    assert commands, f"{path} must name its launch command in its header"
+    for command in commands:
+        args = parser.parse_args(command[2:])  # exits on a flag accelerate does not have
+        assert args.config_file == f"configs/accelerate/{path.name}"
+        assert args.module and args.training_script == "unheard"
+        assert args.training_script_args[0] == "train"
+        train = _parser().parse_args(args.training_script_args)  # `unheard train ...` parses
+        if train.config != "CONFIG":
+            assert (REPO / train.config).is_file(), train.config
+        # what the launch puts into each process's environment, as the recipe reads it
+        monkeypatch.chdir(REPO)  # the header's paths are relative to the repository
+        args, _, _ = _validate_launch_command(args)
+        env = prepare_multi_gpu_env(args)
+        fsdp = fsdp_options(env)
+        assert (fsdp is not None) == (config.distributed_type == "FSDP"), path.name
+        if fsdp is not None:
+            assert fsdp.reshard_after_forward
+            assert config.fsdp_config["fsdp_version"] == 2
 
 
 def test_overrides_and_bad_keys(tmp_path):

@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,13 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from unheard.checkpoint import WEIGHTS_NAME, save_checkpoint
+from unheard.checkpoint import (
+    WEIGHTS_NAME,
+    full_tensor,
+    shard_like,
+    trained_state_dict,
+    write_checkpoint,
+)
 from unheard.config import ModelConfig
 from unheard.model.speech_llm import SpeechLLM
 
@@ -31,11 +38,39 @@ STATE_JSON = "training_state.json"
 STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
+@dataclass(frozen=True)
+class TrainedTensors:
+    """What a training checkpoint holds of the model and optimizer, as whole tensors on the
+    CPU: the trained parameters by name, and the optimizer state (`optimizer_to_flat`)."""
+
+    weights: dict[str, torch.Tensor]
+    optimizer: dict[str, torch.Tensor]
+    optimizer_meta: dict[str, Any]
+
+
+def gather_trained_tensors(
+    model: SpeechLLM, optimizer: torch.optim.Optimizer, keep: bool = True
+) -> TrainedTensors | None:
+    """The trained parameters and optimizer state, whole: gathered from the shards when the
+    model is sharded with FSDP (a collective: every rank calls it, in step), else as they are.
+
+    Args:
+        model: the unwrapped model.
+        optimizer: its optimizer.
+        keep: False on the ranks that do not write: they take part in the gathering only.
+
+    Returns:
+        The tensors, or None when not ``keep``.
+    """
+    weights = {n: full_tensor(t).cpu() for n, t in trained_state_dict(model).items()}
+    tensors, meta = optimizer_to_flat(optimizer)
+    return TrainedTensors(weights, tensors, meta) if keep else None
+
+
 def save_training_checkpoint(
     directory: Path,
-    model: SpeechLLM,
+    trained: TrainedTensors,
     config: ModelConfig,
-    optimizer: torch.optim.Optimizer,
     scheduler: Any,
     state: dict[str, Any],
     extra: dict[str, Any] | None = None,
@@ -44,9 +79,8 @@ def save_training_checkpoint(
 
     Args:
         directory: the final checkpoint directory (must not exist yet).
-        model: the unwrapped model.
-        config: its model config.
-        optimizer: its optimizer (state saved as tensors + JSON).
+        trained: the trained parameters and optimizer state (`gather_trained_tensors`).
+        config: the model config.
         scheduler: an LR scheduler with ``state_dict()`` of plain values.
         state: JSON-able run state (step, sampler position, counters, ...).
         extra: JSON-able metadata stored in the model checkpoint (prompts, metrics, ...).
@@ -57,8 +91,8 @@ def save_training_checkpoint(
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".tmp-{directory.name}-"))
     try:
-        save_checkpoint(model, config, tmp, extra=extra)
-        tensors, meta = optimizer_to_flat(optimizer)
+        write_checkpoint(trained.weights, config, tmp, extra=extra)
+        tensors, meta = dict(trained.optimizer), dict(trained.optimizer_meta)
         tensors["rng.torch"] = torch.get_rng_state()
         np_state = np.random.get_state()
         tensors["rng.numpy.keys"] = torch.from_numpy(np_state[1].astype(np.int64))
@@ -84,11 +118,13 @@ def load_training_state(
 ) -> dict[str, Any]:
     """Restore optimizer, scheduler and RNG from a checkpoint; return its run state.
 
-    The trained weights are loaded separately (``unheard.checkpoint.load_trained``).
+    The optimizer state is saved whole; for an FSDP-sharded model each rank keeps its own piece
+    of each parameter's state. The trained weights are loaded separately
+    (``unheard.checkpoint.load_trained``).
     """
     tensors = load_file(str(directory / STATE_TENSORS))
     meta = json.loads((directory / STATE_JSON).read_text())
-    optimizer.load_state_dict(optimizer_from_flat(tensors, meta))
+    optimizer.load_state_dict(_sharded_like_params(optimizer, optimizer_from_flat(tensors, meta)))
     scheduler.load_state_dict(meta["scheduler"])
     torch.set_rng_state(tensors["rng.torch"])
     name, pos, has_gauss, cached = meta["rng"]["numpy"]
@@ -131,8 +167,8 @@ def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch
     tensors, scalars = {}, {}
     for index, values in sd["state"].items():
         for key, value in values.items():
-            if torch.is_tensor(value):
-                tensors[f"optim.{index}.{key}"] = value.detach().cpu().contiguous()
+            if torch.is_tensor(value):  # whole: FSDP shards are gathered (every rank calls)
+                tensors[f"optim.{index}.{key}"] = full_tensor(value.detach()).cpu().contiguous()
             else:
                 scalars[f"{index}.{key}"] = value
     return tensors, {"param_groups": sd["param_groups"], "optim_scalars": scalars}
@@ -149,6 +185,18 @@ def optimizer_from_flat(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
         index, key = name.split(".", 1)
         state.setdefault(int(index), {})[key] = value
     return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _sharded_like_params(optimizer: torch.optim.Optimizer, state_dict: dict) -> dict:
+    # the state_dict numbers parameters in param-group order; a moment of a parameter's shape
+    # is cut to that parameter's sharding (the step count and other scalars stay as they are)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for index, values in state_dict["state"].items():
+        param = params[index]
+        for key, value in values.items():
+            if torch.is_tensor(value) and value.shape == param.shape:
+                values[key] = shard_like(value, param)
+    return state_dict
 
 
 def python_rng_to_json(state: tuple) -> list:

@@ -4,7 +4,8 @@ It reads as a story: ``setup`` builds the model for the run's stage, the data, t
 and resumes from the newest checkpoint; ``train`` runs optimizer steps with gradient
 accumulation, clipping, NaN guards, logging, validation and checkpoints; ``cleanup`` writes the
 summary. One process or many (``accelerate launch``): each rank takes its own batches from the
-duration-bucketed sampler.
+duration-bucketed sampler, and the ranks train data parallel (``configs/accelerate/ddp.yaml``)
+or fully sharded (FSDP2, ``configs/accelerate/fsdp.yaml``; see ``unheard.recipes.fsdp``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_lis
 from transformers import get_scheduler
 
 from unheard.build import build_speech_llm, load_tokenizer
-from unheard.checkpoint import WEIGHTS_NAME, load_trained, trained_state_dict
+from unheard.checkpoint import WEIGHTS_NAME, full_tensor, load_trained, trained_state_dict
 from unheard.config import ModelConfig
 from unheard.data.batch import Batch
 from unheard.data.collate import SpeechCollator, TextExample
@@ -33,9 +34,11 @@ from unheard.device import device_of, select_device, warn_slow_precision
 from unheard.model.encoder_cache import attach_encoder_cache
 from unheard.model.speech_llm import SpeechLLM
 from unheard.plan import out_of_memory_advice, shape_of
+from unheard.recipes.fsdp import clip_grad_norm, fsdp_options, hidden_from_accelerate, shard
 from unheard.recipes.logging import RunLogger
 from unheard.recipes.run_data import RunData, load_run_data
 from unheard.recipes.state import (
+    gather_trained_tensors,
     load_training_state,
     prune,
     resolve_init,
@@ -62,7 +65,7 @@ class Run:
     config: TrainConfig
     model_config: ModelConfig
     accelerator: Accelerator
-    model: Any  # SpeechLLM, wrapped by accelerate (DDP) when distributed
+    model: Any  # SpeechLLM, wrapped by accelerate (DDP) when distributed, or FSDP-sharded
     optimizer: Any
     scheduler: Any
     dataset: SpeechDataset | SpeechTextDataset
@@ -85,11 +88,19 @@ class Run:
     text_dev: list[TextExample] = field(default_factory=list)  # text-only dev examples
     unseen_text: dict[str, int] = field(default_factory=dict)  # text records per unseen language
     text_records: dict[str, int] = field(default_factory=dict)  # text records per language (all)
+    # sharded with FSDP2: every rank then takes part in each forward, gathering and saving
+    fsdp: bool = False
+    last_batch: Batch | None = None  # FSDP: the latest non-empty batch (see `_micro_step`)
 
     @property
     def unwrapped(self) -> SpeechLLM:
-        """The bare model (no DDP wrapper)."""
+        """The bare model (no DDP wrapper; under FSDP the sharded SpeechLLM itself)."""
         return self.accelerator.unwrap_model(self.model)
+
+    @property
+    def layer_weights(self) -> torch.Tensor:
+        """The layer mix's weights (under FSDP gathered from the shards: every rank asks)."""
+        return full_tensor(self.unwrapped.layer_mix.logits.detach()).softmax(-1)
 
     @property
     def device(self) -> torch.device:
@@ -106,14 +117,18 @@ def setup(config: TrainConfig) -> Run:
     """Build the model, data, optimizer and scheduler; resume from the newest checkpoint."""
     run_cfg, data_cfg, optim_cfg = config.run, config.data, config.optim
     device = select_device(run_cfg.device)  # fails here, by name, on `cuda` without CUDA
-    accelerator = Accelerator(
-        # on the CPU with several processes accelerate uses gloo (MULTI_CPU)
-        cpu=device.type == "cpu",
-        mixed_precision=run_cfg.mixed_precision,
-        gradient_accumulation_steps=optim_cfg.grad_accumulation,
-        # a batch of text examples only leaves the layer mix and adapter without gradients
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=bool(data_cfg.text))],
-    )
+    fsdp = fsdp_options()  # asked for by the launch config (configs/accelerate/fsdp.yaml)
+    with hidden_from_accelerate():  # FSDP is ours (`shard`): accelerate sets up processes only
+        accelerator = Accelerator(
+            # on the CPU with several processes accelerate uses gloo (MULTI_CPU)
+            cpu=device.type == "cpu",
+            mixed_precision=run_cfg.mixed_precision,
+            gradient_accumulation_steps=optim_cfg.grad_accumulation,
+            # a batch of text examples only leaves the layer mix and adapter without gradients
+            kwargs_handlers=[
+                DistributedDataParallelKwargs(find_unused_parameters=bool(data_cfg.text))
+            ],
+        )
     warn_slow_precision(run_cfg.mixed_precision, accelerator.device)
     set_seed(run_cfg.seed)
     out = Path(run_cfg.output_dir)
@@ -151,6 +166,8 @@ def setup(config: TrainConfig) -> Run:
         pin_memory=accelerator.device.type == "cuda",
     )
 
+    if fsdp is not None:  # the last change to the model before the optimizer takes its shards
+        model = shard(model, fsdp, accelerator.device, run_cfg.mixed_precision)
     params = [p for p in model.parameters() if p.requires_grad]
     # no weight decay on the layer-mix logits, biases and norms (1-D parameters)
     groups = [
@@ -165,14 +182,18 @@ def setup(config: TrainConfig) -> Run:
         num_training_steps=run_cfg.max_steps,
     )
     # The scheduler is stepped by us once per optimizer step (accelerate's wrapper would step it
-    # once per process), and the loader is ours (the sampler already shards by rank).
-    model, optimizer = accelerator.prepare(model, optimizer)
+    # once per process), and the loader is ours (the sampler already shards by rank). Under FSDP
+    # the model is already sharded: accelerate must not wrap it again in DDP.
+    if fsdp is None:
+        model, optimizer = accelerator.prepare(model, optimizer)
+    else:
+        optimizer = accelerator.prepare(optimizer)
     logger = RunLogger(out, accelerator.is_main_process, run_cfg.progress, run_cfg.max_steps)
     run = Run(
         config, model_config, accelerator, model, optimizer, scheduler, data.dataset, loader,
         sampler, collator, tokenizer, data.dev, skipped, logger, text_dev=data.text_dev,
         unseen_text=data.unseen_text,
-        text_records=data.text_records,
+        text_records=data.text_records, fsdp=fsdp is not None,
     )  # fmt: skip
     if resume_from:
         _resume(run, resume_from[-1][1])
@@ -195,7 +216,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 continue
             _optimizer_step(run, window)
             if run.step % run_cfg.log_every == 0 or run.step == run_cfg.max_steps:
-                run.logger.log(run.step, window.summary(run), run.unwrapped.layer_mix.weights)
+                run.logger.log(run.step, window.summary(run), run.layer_weights)
                 window = _Window()
             if run_cfg.validate_every and run.step % run_cfg.validate_every == 0:
                 _validate_and_keep_best(run)
@@ -224,7 +245,7 @@ def cleanup(run: Run) -> dict[str, Any]:
         "best": run.best,
         "final_checkpoint": str(run.checkpoints / f"step-{run.step}"),
         "init_from": run.config.run.init_from,  # the earlier stage it started from (or None)
-        "layer_weights": [round(w, 4) for w in run.unwrapped.layer_mix.weights.tolist()],
+        "layer_weights": [round(w, 4) for w in run.layer_weights.tolist()],
         "unseen_languages": list(run.config.data.unseen_languages),
         "unseen_text": run.unseen_text,  # text-only records in unseen languages (allowed)
         "text_records": run.text_records,  # text-only records per language, seen ones included
@@ -238,6 +259,9 @@ def cleanup(run: Run) -> dict[str, Any]:
     if run.accelerator.is_main_process:
         write_json_atomic(Path(run.config.run.output_dir) / "summary.json", summary)
     run.logger.close()
+    # every rank tears the process group down together: a rank that destroyed it while another
+    # was still writing the summary may die at exit (seen once: SIGABRT in rank 1 under gloo)
+    run.accelerator.wait_for_everyone()
     run.accelerator.end_training()
     return summary
 
@@ -275,12 +299,24 @@ class _Window:
 def _micro_step(run: Run, batch: Batch, window: _Window) -> None:
     run.skipped.extend(batch.skipped)
     batch = batch.to(run.device, non_blocking=True)
+    smoothing = run.config.optim.label_smoothing
     with run.accelerator.accumulate(run.model):
         try:
-            if batch.empty:  # every item was bad: a zero loss keeps DDP ranks in step
+            if batch.empty and run.fsdp:
+                # every item was bad; FSDP ranks must all run the same units' forward and
+                # backward (their all-gathers and reduce-scatters pair up): a zero-weighted pass
+                # over this rank's previous batch
+                if run.last_batch is None:
+                    raise RuntimeError(
+                        "every record of this rank's first batch was bad; under FSDP each rank "
+                        "needs a batch to run with the others: check the data (unheard data check)"
+                    )
+                loss = run.model(**run.last_batch, label_smoothing=smoothing).loss * 0.0
+            elif batch.empty:  # every item was bad: a zero loss keeps DDP ranks in step
                 loss = sum(p.sum() for p in run.model.parameters() if p.requires_grad) * 0.0
             else:
-                loss = run.model(**batch, label_smoothing=run.config.optim.label_smoothing).loss
+                loss = run.model(**batch, label_smoothing=smoothing).loss
+                run.last_batch = batch if run.fsdp else None
             finite = run.accelerator.reduce(torch.isfinite(loss.detach()).float(), "min")
             if finite.item() < 1:  # skipped on every rank alike, so no rank waits for the others
                 window.bad_micro += 1
@@ -318,7 +354,9 @@ def _optimizer_step(run: Run, window: _Window) -> None:
         return
     params = [p for p in run.model.parameters() if p.requires_grad]
     clip = run.config.optim.grad_clip
-    if clip > 0:
+    if run.fsdp:  # over the shards: each rank holds a piece of every gradient
+        norm = clip_grad_norm(params, clip)
+    elif clip > 0:
         norm = run.accelerator.clip_grad_norm_(params, clip)
     else:
         norm = torch.norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
@@ -336,7 +374,9 @@ def _validate_and_keep_best(run: Run) -> None:
     if not (run.dev or run.text_dev):
         return
     metrics = None
-    if run.accelerator.is_main_process:
+    # rank 0 validates; under FSDP every rank runs the same validation with it (each forward
+    # gathers the weights from all ranks), and rank 0's metrics count
+    if run.accelerator.is_main_process or run.fsdp:
         # validation must not move the training RNG, or a resumed run would diverge
         with torch.random.fork_rng(devices=[]):
             metrics = validate(
@@ -344,6 +384,9 @@ def _validate_and_keep_best(run: Run) -> None:
                 run.config.run.validate_utterances,
                 AudioLimits(max_duration_s=run.config.data.max_utterance_s), text=run.text_dev,
             )  # fmt: skip
+        if run.fsdp:
+            run.model.reshard()  # the root keeps its gathered weights after a forward
+    if run.accelerator.is_main_process:
         run.logger.log_validation(run.step, metrics)
         if run.best is None or metrics["dev_loss"] < run.best["dev_loss"]:
             run.best = {"step": run.step, "dev_loss": metrics["dev_loss"]}
@@ -358,7 +401,11 @@ def _validate_and_keep_best(run: Run) -> None:
 
 def _save(run: Run) -> None:
     directory = run.checkpoints / f"step-{run.step}"
-    if run.accelerator.is_main_process and not directory.exists():
+    # every rank gathers (the FSDP shards; as they are otherwise), rank 0 writes
+    trained = gather_trained_tensors(
+        run.unwrapped, run.optimizer, keep=run.accelerator.is_main_process
+    )
+    if trained is not None and not directory.exists():
         state = {
             "step": run.step,
             "sampler": run.sampler.state_dict(batches_done=run.sampler_consumed),
@@ -368,7 +415,7 @@ def _save(run: Run) -> None:
             "skipped": run.skipped.count,
         }
         save_training_checkpoint(
-            directory, run.unwrapped, run.model_config, run.optimizer, run.scheduler, state,
+            directory, trained, run.model_config, run.scheduler, state,
             extra={
                 "step": run.step, "stage": run.config.run.stage,
                 # decoding names the spoken language in its prompts as training did
@@ -419,7 +466,16 @@ def _describe(run: Run, data: RunData) -> str:
     return (
         f"stage {run.config.run.stage}: {data.utterances} utterances, {data.speech_examples} "
         f"examples ({', '.join(data_cfg.tasks)}){text}, {len(run.sampler)} batches/epoch/rank, "
-        f"{run.accelerator.num_processes} process(es); trained {trained:,} of {total:,} "
+        f"{run.accelerator.num_processes} process(es){_sharding(model) if run.fsdp else ''}; "
+        f"trained {trained:,} of {total:,} "
         f"parameters ({100 * trained / total:.2f}%); unseen {list(data_cfg.unseen_languages)}, "
         f"unseen-language text (allowed, no audio): {data.unseen_text}"
     )
+
+
+def _sharding(model: SpeechLLM) -> str:
+    from torch.distributed.fsdp import FSDPModule
+
+    units = sum(isinstance(m, FSDPModule) for m in model.modules())
+    encoder = "sharded with the root" if model.encoder.trainable else "whole on each rank"
+    return f" (FSDP2: {units} units, the root included; encoder {encoder})"
