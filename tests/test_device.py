@@ -158,7 +158,8 @@ def test_running_out_of_memory_while_decoding_names_the_batch_and_what_to_lower(
 def test_running_out_of_memory_in_a_training_step_gives_the_plan_estimate(tmp_path, monkeypatch):
     from unheard.data.espeak import make_number_corpus
     from unheard.plan import plan, shape_of
-    from unheard.recipes.train import _micro_step, _Window, setup
+    from unheard.recipes.steps import Window, micro_step
+    from unheard.recipes.train import setup
     from unheard.recipes.train_config import load_train_config
 
     corpus = make_number_corpus(tmp_path / "corpus", ("en", "es"), 4)
@@ -175,7 +176,7 @@ def test_running_out_of_memory_in_a_training_step_gives_the_plan_estimate(tmp_pa
     run.unwrapped.llm.register_forward_pre_hook(out_of_memory, with_kwargs=True)
     batch = next(iter(run.loader))
     with pytest.raises(RuntimeError, match="during training step 1 on a batch of") as caught:
-        _micro_step(run, batch, _Window())
+        micro_step(run, batch, Window())
     message = str(caught.value)
     estimate = plan(run.unwrapped, run.model_config, shape_of(batch))["memory_gib"]["total"]
     assert f"{batch.size} item(s)" in message

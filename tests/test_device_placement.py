@@ -26,7 +26,8 @@ from unheard.data.collate import Example, TextExample
 from unheard.data.synth import SynthOptions, build_synth_corpus
 from unheard.decoding.decode import DecodeOptions, decode, decode_text
 from unheard.model.speech_llm import SpeechLLM
-from unheard.recipes.train import _micro_step, _validate_and_keep_best, _Window, setup
+from unheard.recipes.steps import Window, micro_step, validate_and_keep_best
+from unheard.recipes.train import setup
 from unheard.recipes.train_config import load_train_config
 from unheard.serving.api import SpeechToText
 from unheard.serving.server import create_app
@@ -102,9 +103,9 @@ def test_a_training_step_and_a_validation_move_their_batches(corpus, tmp_path, p
     while text and batch.text_ids is None:  # a batch that mixes text-only items in
         batch = next(batches)
     with pytest.raises(Reached):
-        _micro_step(run, batch, _Window())
+        micro_step(run, batch, Window())
     with pytest.raises(Reached):
-        _validate_and_keep_best(run)
+        validate_and_keep_best(run)
     assert len(probe) == 2
     for devices in probe:
         assert set(devices.values()) == {"meta"}, devices

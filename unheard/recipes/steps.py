@@ -1,0 +1,231 @@
+"""The steps of the training recipe (`unheard.recipes.train`): a micro-step (forward and
+backward on one batch, on the model's device), an optimizer step (clipping, NaN guard,
+schedule), validation that keeps the best checkpoint, and saving and resuming checkpoints."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from accelerate.utils import broadcast_object_list
+
+from unheard.checkpoint import WEIGHTS_NAME, load_trained, trained_state_dict
+from unheard.data.batch import Batch
+from unheard.data.loading import AudioLimits
+from unheard.model.speech_llm import SpeechLLM
+from unheard.plan import out_of_memory_advice, shape_of
+from unheard.recipes.fsdp import clip_grad_norm
+from unheard.recipes.run import Run
+from unheard.recipes.state import (
+    gather_trained_tensors,
+    load_training_state,
+    prune,
+    save_training_checkpoint,
+    write_json_atomic,
+)
+from unheard.recipes.validate import validate
+
+
+class Window:
+    """Sums over the optimizer steps since the last log line."""
+
+    def __init__(self) -> None:
+        self.loss_sum, self.micro, self.steps, self.bad_micro = 0.0, 0, 0, 0
+        self.audio_s, self.tokens, self.grad_norm = 0.0, 0, 0.0
+        self.started = time.perf_counter()
+
+    def summary(self, run: Run) -> dict[str, float]:
+        """The window's log line, summed over the ranks."""
+        seconds = time.perf_counter() - self.started
+        # on the run's device: NCCL (multi-GPU) reduces no CPU tensor (gloo reduces both)
+        sums = [self.loss_sum, self.micro, self.audio_s, self.tokens]
+        reduced = run.accelerator.reduce(
+            torch.tensor(sums, dtype=torch.float64, device=run.accelerator.device), "sum"
+        )
+        loss_sum, micro, audio_s, tokens = reduced.tolist()
+        return {
+            "loss": loss_sum / max(micro, 1),
+            "lr": run.scheduler.get_last_lr()[0],
+            "grad_norm": self.grad_norm / max(self.steps, 1),
+            "audio_seconds_per_s": audio_s / seconds,
+            "tokens_per_s": tokens / seconds,
+            "bad_steps": run.bad_steps,
+            "skipped_records": run.skipped.count,
+        }
+
+
+def micro_step(run: Run, batch: Batch, window: Window) -> None:
+    """Forward and backward on one batch, moved to the model's device; a NaN/Inf loss is counted
+    in ``window`` instead (on every rank alike).
+
+    Raises:
+        RuntimeError: on running out of memory, naming the batch, the limit and `plan`'s estimate.
+    """
+    run.skipped.extend(batch.skipped)
+    batch = batch.to(run.device, non_blocking=True)
+    smoothing = run.config.optim.label_smoothing
+    with run.accelerator.accumulate(run.model):
+        try:
+            if batch.empty and run.fsdp:
+                # every item was bad; FSDP ranks must all run the same units' forward and
+                # backward (their all-gathers and reduce-scatters pair up): a zero-weighted pass
+                # over this rank's previous batch
+                if run.last_batch is None:
+                    raise RuntimeError(
+                        "every record of this rank's first batch was bad; under FSDP each rank "
+                        "needs a batch to run with the others: check the data (unheard data check)"
+                    )
+                loss = run.model(**run.last_batch, label_smoothing=smoothing).loss * 0.0
+            elif batch.empty:  # every item was bad: a zero loss keeps DDP ranks in step
+                loss = sum(p.sum() for p in run.model.parameters() if p.requires_grad) * 0.0
+            else:
+                loss = run.model(**batch, label_smoothing=smoothing).loss
+                run.last_batch = batch if run.fsdp else None
+            finite = run.accelerator.reduce(torch.isfinite(loss.detach()).float(), "min")
+            if finite.item() < 1:  # skipped on every rank alike, so no rank waits for the others
+                window.bad_micro += 1
+                return
+            run.accelerator.backward(loss)
+        except torch.OutOfMemoryError as e:
+            raise RuntimeError(_out_of_memory(run, batch)) from e
+    if not batch.empty:
+        window.loss_sum += loss.item()
+        window.micro += 1
+        window.audio_s += batch.audio_seconds
+        window.tokens += batch.answer_tokens
+
+
+def _out_of_memory(run: Run, batch: Batch) -> str:
+    limit = f"data.sampler.max_duration_s={run.config.data.sampler.max_duration_s:g}"
+    where = f"training step {run.step + 1}"
+    return out_of_memory_advice(
+        run.unwrapped, run.model_config, shape_of(batch), where, limit, run.device
+    )
+
+
+def optimizer_step(run: Run, window: Window) -> None:
+    """Clip, step the optimizer and the schedule, or drop the gradients of a step that saw a
+    NaN/Inf loss.
+
+    Raises:
+        RuntimeError: after ``run.max_bad_steps`` such steps in a row.
+    """
+    max_bad = run.config.run.max_bad_steps
+    if window.bad_micro:
+        run.optimizer.zero_grad(set_to_none=True)
+        run.bad_steps += 1
+        run.bad_in_row += 1
+        window.bad_micro = 0
+        if run.bad_in_row >= max_bad:
+            raise RuntimeError(
+                f"{run.bad_in_row} optimizer steps in a row had a NaN/Inf loss (step {run.step}); "
+                "lower optim.lr, use bf16 rather than fp16, or check the data"
+            )
+        return
+    params = [p for p in run.model.parameters() if p.requires_grad]
+    clip = run.config.optim.grad_clip
+    if run.fsdp:  # over the shards: each rank holds a piece of every gradient
+        norm = clip_grad_norm(params, clip)
+    elif clip > 0:
+        norm = run.accelerator.clip_grad_norm_(params, clip)
+    else:
+        norm = torch.norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    run.step += 1
+    run.bad_in_row = 0
+    window.steps += 1
+    window.grad_norm += float(norm)
+    run.logger.advance()
+
+
+def validate_and_keep_best(run: Run) -> None:
+    """Validate on the dev data (rank 0, every rank under FSDP) and save the checkpoint when it
+    is the best so far."""
+    if not (run.dev or run.text_dev):
+        return
+    metrics = None
+    # rank 0 validates; under FSDP every rank runs the same validation with it (each forward
+    # gathers the weights from all ranks), and rank 0's metrics count
+    if run.accelerator.is_main_process or run.fsdp:
+        # validation must not move the training RNG, or a resumed run would diverge
+        with torch.random.fork_rng(devices=[]):
+            metrics = validate(
+                run.unwrapped, run.collator, run.tokenizer, run.dev, run.config.data.tasks,
+                run.config.run.validate_utterances,
+                AudioLimits(max_duration_s=run.config.data.max_utterance_s), text=run.text_dev,
+            )  # fmt: skip
+        if run.fsdp:
+            run.model.reshard()  # the root keeps its gathered weights after a forward
+    if run.accelerator.is_main_process:
+        run.logger.log_validation(run.step, metrics)
+        if run.best is None or metrics["dev_loss"] < run.best["dev_loss"]:
+            run.best = {"step": run.step, "dev_loss": metrics["dev_loss"]}
+    # rank 0's verdict on every rank (a collective, so it also waits for validation): all ranks
+    # must agree to save, as `save` ends at a barrier; one process gets its list back as is
+    run.best = broadcast_object_list([run.best])[0]
+    if run.best is not None and run.best["step"] == run.step:
+        save(run)  # the best checkpoint must exist on disk
+        if run.accelerator.is_main_process:
+            write_json_atomic(run.checkpoints / "best.json", {**run.best, **(metrics or {})})
+
+
+def save(run: Run) -> None:
+    """Write ``checkpoints/step-N`` (gathered on every rank, written by rank 0) and prune old
+    ones."""
+    directory = run.checkpoints / f"step-{run.step}"
+    # every rank gathers (the FSDP shards; as they are otherwise), rank 0 writes
+    trained = gather_trained_tensors(
+        run.unwrapped, run.optimizer, keep=run.accelerator.is_main_process
+    )
+    if trained is not None and not directory.exists():
+        state = {
+            "step": run.step,
+            "sampler": run.sampler.state_dict(batches_done=run.sampler_consumed),
+            "bad_steps": run.bad_steps,
+            "bad_in_row": run.bad_in_row,
+            "best": run.best,
+            "skipped": run.skipped.count,
+        }
+        save_training_checkpoint(
+            directory, trained, run.model_config, run.scheduler, state,
+            extra={
+                "step": run.step, "stage": run.config.run.stage,
+                # decoding names the spoken language in its prompts as training did
+                "name_source_language": run.config.data.name_source_language,
+            },
+        )  # fmt: skip
+        best = {run.checkpoints / f"step-{run.best['step']}"} if run.best else set()
+        prune(run.checkpoints, run.config.run.keep_last, protect=best)
+    run.saved_step = run.step
+    run.accelerator.wait_for_everyone()
+
+
+def resume(run: Run, directory: Path) -> None:
+    """Restore the trained weights, optimizer, schedule, RNG and sampler position."""
+    load_trained(run.unwrapped, directory / WEIGHTS_NAME)
+    state = load_training_state(directory, run.optimizer, run.scheduler)
+    run.step = run.saved_step = state["step"]
+    run.bad_steps, run.bad_in_row = state["bad_steps"], state["bad_in_row"]
+    run.best = state["best"]
+    run.sampler.load_state_dict(state["sampler"])
+    run.dataset.epoch = run.sampler.epoch
+    run.sampler_consumed = run.sampler.batches_done
+    run.logger.info(f"resumed from {directory} at step {run.step}")
+
+
+def init_from(model: SpeechLLM, directory: Path) -> None:
+    """Start from an earlier stage's checkpoint (``run.init_from``)."""
+    # stage 2 from stage 1: the stage-1 checkpoint holds the layer mix and adapter; LoRA is new
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(directory / WEIGHTS_NAME))
+    own = trained_state_dict(model)
+    unknown = sorted(set(tensors) - set(own))
+    if unknown:
+        raise ValueError(f"{directory}: parameters not in this model: {unknown[:5]}")
+    with torch.no_grad():
+        for name, value in tensors.items():
+            own[name].copy_(value)
