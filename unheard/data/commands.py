@@ -18,12 +18,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "import",
         help="turn a corpus release folder into manifests",
         description="Read a corpus in its own release layout (never downloading) and write "
-        "JSONL manifests, one per language (pair) and split. Idempotent.",
+        "JSONL manifests, one per language (pair) and split. Idempotent. hf-dataset reads a local "
+        "Hugging Face dataset (a save_to_disk folder, parquet or arrow files), lhotse a CutSet "
+        "(or --recordings and --supervisions).",
     )
     imp.add_argument(
-        "corpus", help="covost2, commonvoice, fleurs, europarl-st, voxpopuli, mls, folder"
+        "corpus",
+        help="covost2, commonvoice, fleurs, europarl-st, voxpopuli, mls, folder, hf-dataset, lhotse",
     )
-    imp.add_argument("source", type=Path, help="the corpus folder as released")
+    imp.add_argument(
+        "source",
+        type=Path,
+        nargs="*",
+        help="the corpus folder as released (hf-dataset: folders or files; lhotse: a CutSet)",
+    )
     imp.add_argument("--out", type=Path, required=True, help="where the manifests go")
     imp.add_argument(
         "--languages", type=language_codes, default=None, help="comma-separated codes to keep"
@@ -31,11 +39,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--exclude-languages", type=language_codes, default=(), help="comma-separated codes to drop"
     )
-    imp.add_argument("--language", help="the spoken language (folder importer only)")
+    imp.add_argument(
+        "--language",
+        help="the spoken language (folder: required; hf-dataset, lhotse: of every record)",
+    )
     imp.add_argument(
         "--overwrite", action="store_true", help="rebuild manifests even when up to date"
     )
+    other = imp.add_argument_group("hf-dataset and lhotse")
+    other.add_argument("--translation-language", help="the language of every translation")
+    other.add_argument("--split", help="the split of every record (default: from the data)")
+    other.add_argument(
+        "--corpus-name", help="the corpus in records and manifest names (default: from the data)"
+    )
+    other.add_argument("--recordings", type=Path, help="lhotse: a RecordingSet, instead of CUTS")
+    other.add_argument("--supervisions", type=Path, help="lhotse: its SupervisionSet")
+    columns = imp.add_argument_group("hf-dataset columns (default: found by their usual names)")
+    for field in HF_COLUMN_FIELDS:
+        columns.add_argument(f"--{field.replace('_', '-')}-column", metavar="COLUMN")
     imp.set_defaults(run=_import)
+
+    export = data_sub.add_parser(
+        "export",
+        help="write manifests in another toolkit's format",
+        description="lhotse: one CutSet (cuts.jsonl.gz, recordings.jsonl.gz, "
+        "supervisions.jsonl.gz) with the translation, its language, the corpus and the split in "
+        "each supervision's custom; NeMo and icefall read it.",
+    )
+    export.add_argument("format", choices=["lhotse"], help="lhotse")
+    export.add_argument("manifests", nargs="+", type=Path)
+    export.add_argument("--out", type=Path, required=True, help="output folder")
+    export.set_defaults(run=_export)
 
     synth = data_sub.add_parser(
         "synth",
@@ -117,26 +151,97 @@ def language_codes(value: str) -> tuple[str, ...]:
     return codes
 
 
+# The fields of unheard.data.importers.hf_columns.HFColumns, each an --<field>-column option.
+HF_COLUMN_FIELDS = (
+    "audio",
+    "text",
+    "translation",
+    "language",
+    "translation_language",
+    "speaker",
+    "id",
+    "split",
+)
+# Options that only some importers take: their attribute names, by importer.
+_SHARED = ("translation_language", "split", "corpus_name")
+IMPORTER_OPTIONS = {
+    "hf-dataset": _SHARED + tuple(f"{field}_column" for field in HF_COLUMN_FIELDS),
+    "lhotse": _SHARED + ("recordings", "supervisions"),
+}
+
+
+def _importer_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of prepare_hf_dataset or prepare_lhotse beyond the language filters.
+
+    Raises:
+        ValueError: for an option that the corpus's importer does not take.
+    """
+    every = {name for names in IMPORTER_OPTIONS.values() for name in names}
+    misplaced = sorted(
+        f"--{name.replace('_', '-')}"
+        for name in every - set(IMPORTER_OPTIONS.get(args.corpus, ()))
+        if getattr(args, name)
+    )
+    if misplaced:
+        raise ValueError(f"{', '.join(misplaced)}: not an option of the {args.corpus} importer")
+    if args.corpus not in IMPORTER_OPTIONS:
+        return {}
+    kwargs: dict[str, Any] = {"language": args.language, "corpus": args.corpus_name}
+    kwargs |= {"translation_language": args.translation_language, "split": args.split}
+    if args.corpus == "lhotse":
+        return kwargs | {"recordings": args.recordings, "supervisions": args.supervisions}
+    from unheard.data.importers.hf_columns import HFColumns
+
+    columns = {field: getattr(args, f"{field}_column") for field in HF_COLUMN_FIELDS}
+    return kwargs | {"columns": HFColumns(**columns)}
+
+
 def _import(args: argparse.Namespace) -> int:
     from unheard.data.importers import IMPORTERS
 
     if args.corpus not in IMPORTERS:
         raise ValueError(f"unknown corpus {args.corpus!r}; known: {', '.join(sorted(IMPORTERS))}")
-    if not args.source.exists():
-        raise FileNotFoundError(f"corpus folder {args.source} does not exist")
     kwargs: dict[str, Any] = {
         "languages": args.languages,
         "exclude_languages": args.exclude_languages,
-    }
-    if args.corpus == "folder":
-        if not args.language:
-            raise ValueError("the folder importer needs --language (the spoken language)")
-        kwargs["language"] = args.language
-    elif args.language:
-        raise ValueError("--language is for the folder importer; use --languages to filter")
-    written = IMPORTERS[args.corpus](args.source, args.out, **kwargs)
+    } | _importer_options(args)
+    source: Any = args.source  # hf-dataset: every folder or file given
+    if args.corpus == "lhotse":
+        if len(args.source) > 1:
+            raise ValueError("lhotse takes one CutSet (or --recordings and --supervisions)")
+        source = args.source[0] if args.source else None
+    elif args.corpus == "hf-dataset":
+        if not args.source:
+            raise ValueError("hf-dataset needs a save_to_disk folder, or parquet or arrow files")
+    else:
+        if len(args.source) != 1:
+            raise ValueError(f"{args.corpus} takes one corpus folder, got {len(args.source)}")
+        source = args.source[0]
+        if not source.exists():
+            raise FileNotFoundError(f"corpus folder {source} does not exist")
+        if args.corpus == "folder":
+            if not args.language:
+                raise ValueError("the folder importer needs --language (the spoken language)")
+            kwargs["language"] = args.language
+        elif args.language:
+            raise ValueError(
+                "--language is for the folder, hf-dataset and lhotse importers; use --languages "
+                "to filter"
+            )
+    written = IMPORTERS[args.corpus](source, args.out, **kwargs)
     for split, path in sorted(written.items()):
         print(f"{split}\t{path}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from unheard.data.lhotse_export import export_lhotse
+
+    export = export_lhotse(args.manifests, args.out)
+    for path in (export.cuts, export.recordings, export.supervisions):
+        print(path)
+    skipped = f", skipped {export.skipped.total}: {export.skipped.summary()}"
+    print(f"{export.utterances} cuts{skipped if export.skipped.total else ''}")
     return 0
 
 

@@ -22,6 +22,12 @@ translations.
 | ``voxpopuli`` | `prepare_voxpopuli` | ``voxpopuli_en_test-accented.jsonl.gz`` |
 | ``mls`` | `prepare_mls` | ``mls_nl_train.jsonl.gz`` |
 | ``folder`` | `prepare_folder` (needs ``language=``) | ``folder_nl_train.jsonl.gz`` |
+| ``hf-dataset`` | `prepare_hf_dataset` (a local Hugging Face dataset) | ``covost2_ca-en_dev.jsonl.gz`` |
+| ``lhotse`` | `prepare_lhotse` (a CutSet, or recordings + supervisions) | ``librispeech_en_dev-clean.jsonl.gz`` |
+
+``hf-dataset`` and ``lhotse`` need the extras ``unheard[datasets]`` and ``unheard[lhotse]``; they
+name their corpus after the data (``corpus=`` overrides), and take one spoken language for all
+records (``language=``) where the data names none.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from unheard.data.importers.covost2 import prepare_covost2
 from unheard.data.importers.europarl_st import prepare_europarl_st
 from unheard.data.importers.fleurs import prepare_fleurs
 from unheard.data.importers.folder import prepare_folder
+from unheard.data.importers.hf_dataset import prepare_hf_dataset
+from unheard.data.importers.lhotse_cuts import prepare_lhotse
 from unheard.data.importers.mls import prepare_mls
 from unheard.data.importers.voxpopuli import prepare_voxpopuli
 
@@ -46,6 +54,8 @@ IMPORTERS: dict[str, Callable[..., dict[str, Path]]] = {
     "voxpopuli": prepare_voxpopuli,
     "mls": prepare_mls,
     "folder": prepare_folder,
+    "hf-dataset": prepare_hf_dataset,
+    "lhotse": prepare_lhotse,
 }
 
 __all__ = [
@@ -55,6 +65,8 @@ __all__ = [
     "prepare_europarl_st",
     "prepare_fleurs",
     "prepare_folder",
+    "prepare_hf_dataset",
+    "prepare_lhotse",
     "prepare_mls",
     "prepare_voxpopuli",
 ]

@@ -15,10 +15,15 @@ calls it. The corpora use:
 ``zh``); codes without a 639-1 equivalent stay as they are (``ast``, ``ckb``, ``fil``). Two
 exceptions in `SPECIAL_CODES`: Common Voice's ``zh-HK`` is Cantonese (``yue``), not Mandarin, and
 MLS names go through `MLS_LANGUAGES`.
+
+Exports that name languages in English (lhotse's LibriSpeech recipe says ``"English"``, FLEURS on
+the Hugging Face hub ``"Catalan"``) go through `language_code`, which also knows CLDR's English
+names of languages.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -74,6 +79,44 @@ def iso639_1(code: str) -> str:
     if not language.isalpha():
         raise ValueError(f"not a language code: {code!r}; expected e.g. 'nl', 'sv-SE' or 'ca_es'")
     return ISO639_3_TO_1.get(language, language)
+
+
+@functools.cache
+def _english_names() -> dict[str, str]:
+    """CLDR's English names of languages, lower-cased, to their codes (two-letter codes first)."""
+    from babel import Locale
+
+    names: dict[str, str] = {}
+    # Two-letter codes first, so that "Chinese" is "zh", not a three-letter code sharing the name.
+    for code, name in sorted(Locale("en").languages.items(), key=lambda item: len(item[0])):
+        if "_" not in code:
+            names.setdefault(name.lower(), code)
+    return names
+
+
+def language_code(value: str) -> str:
+    """The ISO 639-1 code of a language given by a code or by its English name.
+
+    Args:
+        value: a code as `iso639_1` takes it (``"ca"``, ``"ca_es"``, ``"sv-SE"``) or an English
+            name as CLDR spells it (``"Catalan"``, ``"Chinese"``), in any case.
+
+    Returns:
+        The code, e.g. ``"ca"``.
+
+    Raises:
+        ValueError: if ``value`` is neither a code nor a known English name.
+    """
+    try:
+        code = iso639_1(value)
+    except ValueError:
+        code = None
+    if code is not None and len(code) <= 3:
+        return code
+    named = _english_names().get(" ".join(value.split()).lower())
+    if named is None:
+        raise ValueError(f"not a language code or English language name: {value!r}")
+    return iso639_1(named)
 
 
 def _normalized(codes: Iterable[str], name: str) -> frozenset[str]:

@@ -26,6 +26,7 @@ import csv
 import json
 import logging
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,6 +44,8 @@ MANIFEST_SUFFIX = ".jsonl.gz"
 RECIPE_VERSION = 1
 # Threads reading audio headers: the work is file I/O, which releases the GIL.
 PROBE_THREADS = 8
+# Other toolkits' names of the split every unheard importer calls "dev".
+SPLIT_ALIASES = {"validation": "dev", "valid": "dev", "val": "dev"}
 
 # Sentences in Common Voice reach a few hundred characters; the csv module's default cap of 128 KiB
 # per field is far above that, but a broken quote-free file can make one huge field.
@@ -88,6 +91,21 @@ class Skips:
 def manifest_path(out_dir: Path, corpus: str, key: str, split: str) -> Path:
     """Where the manifest of one language (or pair) and split goes; see the module docstring."""
     return out_dir / f"{corpus}_{key}_{split}{MANIFEST_SUFFIX}"
+
+
+def split_name(raw: str) -> str:
+    """A split's name from another toolkit as manifest names use it: lower case, ``-`` for ``_``
+    and odd characters, and ``dev`` for ``validation``, ``valid`` and ``val``.
+
+    ``"validation"`` → ``"dev"``, ``"test_clean"`` → ``"test-clean"``, ``"Train"`` → ``"train"``.
+
+    Raises:
+        ValueError: if nothing of the name is left.
+    """
+    name = re.sub(r"[^a-z0-9.-]+", "-", raw.strip().lower().replace("_", "-")).strip("-.")
+    if not name:
+        raise ValueError(f"not a split name: {raw!r}")
+    return SPLIT_ALIASES.get(name, name)
 
 
 def _stamp_path(manifest: Path) -> Path:
