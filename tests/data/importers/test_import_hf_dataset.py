@@ -130,6 +130,12 @@ def test_save_to_disk_dataset_dict(covost, tmp_path, assert_idempotent):
         translation_language="en",
     )
     _same(written, expected)
+    # one of its Arrow files alone (an IPC stream, as datasets writes them): the split from its
+    # folder
+    arrow = tmp_path / "saved" / "validation" / "data-00000-of-00001.arrow"
+    alone = prepare_hf_dataset(arrow, tmp_path / "arrow", language="ca", translation_language="en")
+    assert list(alone) == ["ca-en_dev"]
+    _same(alone, {"common_voice_ca_4": expected["common_voice_ca_4"]})
 
 
 @pytest.fixture(scope="module")
