@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import torch
 from torch.utils.data import DataLoader, Dataset
 
 from unheard.data.augment import Augmentation, augment
@@ -216,6 +217,10 @@ def make_loader(
         num_workers=num_workers,
         persistent_workers=False,
         pin_memory=pin_memory,
+        # its own generator: each new iterator (every epoch, and once after a resume) draws a
+        # worker seed, which from the global generator would shift dropout's random numbers and
+        # make a resumed run differ from an uninterrupted one
+        generator=torch.Generator().manual_seed(sampler.options.seed),
     )
     return loader, sampler
 

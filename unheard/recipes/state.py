@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ def save_training_checkpoint(
     scheduler: Any,
     state: dict[str, Any],
     extra: dict[str, Any] | None = None,
+    rng: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write ``directory`` atomically (temporary sibling, then rename).
 
@@ -84,6 +86,7 @@ def save_training_checkpoint(
         scheduler: an LR scheduler with ``state_dict()`` of plain values.
         state: JSON-able run state (step, sampler position, counters, ...).
         extra: JSON-able metadata stored in the model checkpoint (prompts, metrics, ...).
+        rng: every rank's random state (`capture_rng`, in rank order); None: this process's.
 
     Returns:
         The directory.
@@ -93,17 +96,9 @@ def save_training_checkpoint(
     try:
         write_checkpoint(trained.weights, config, tmp, extra=extra)
         tensors, meta = dict(trained.optimizer), dict(trained.optimizer_meta)
-        tensors["rng.torch"] = torch.get_rng_state()
-        np_state = np.random.get_state()
-        tensors["rng.numpy.keys"] = torch.from_numpy(np_state[1].astype(np.int64))
-        meta.update(
-            scheduler=scheduler.state_dict(),
-            state=state,
-            rng={
-                "numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
-                "python": python_rng_to_json(random.getstate()),
-            },
-        )
+        rng_tensors, rng_meta = _flatten_rng(rng if rng is not None else [capture_rng()])
+        tensors.update(rng_tensors)
+        meta.update(scheduler=scheduler.state_dict(), state=state, rng=rng_meta)
         save_file(tensors, str(tmp / STATE_TENSORS))
         (tmp / STATE_JSON).write_text(json.dumps(meta))
         os.replace(tmp, directory)
@@ -114,25 +109,95 @@ def save_training_checkpoint(
 
 
 def load_training_state(
-    directory: Path, optimizer: torch.optim.Optimizer, scheduler: Any
+    directory: Path, optimizer: torch.optim.Optimizer, scheduler: Any, rank: int = 0
 ) -> dict[str, Any]:
-    """Restore optimizer, scheduler and RNG from a checkpoint; return its run state.
+    """Restore optimizer, scheduler and this rank's random state from a checkpoint; return its
+    run state.
 
     The optimizer state is saved whole; for an FSDP-sharded model each rank keeps its own piece
     of each parameter's state. The trained weights are loaded separately
     (``unheard.checkpoint.load_trained``).
+
+    Args:
+        rank: this process's rank: it takes back its own random state (each rank's dropout and
+            augmentation drew other numbers); a checkpoint of fewer ranks gives rank 0's, with a
+            warning that the resume is not exact.
     """
     tensors = load_file(str(directory / STATE_TENSORS))
     meta = json.loads((directory / STATE_JSON).read_text())
     optimizer.load_state_dict(_sharded_like_params(optimizer, optimizer_from_flat(tensors, meta)))
     scheduler.load_state_dict(meta["scheduler"])
-    torch.set_rng_state(tensors["rng.torch"])
-    name, pos, has_gauss, cached = meta["rng"]["numpy"]
-    np.random.set_state(
-        (name, tensors["rng.numpy.keys"].numpy().astype(np.uint32), pos, has_gauss, cached)
-    )
-    random.setstate(python_rng_from_json(meta["rng"]["python"]))
+    states = _unflatten_rng(tensors, meta["rng"])
+    if rank >= len(states):
+        warnings.warn(
+            f"{directory} holds the random state of {len(states)} rank(s); rank {rank} takes rank "
+            "0's, so dropout and augmentation will not repeat the interrupted run exactly",
+            stacklevel=2,
+        )
+    restore_rng(states[rank if rank < len(states) else 0])
     return meta["state"]
+
+
+def capture_rng() -> dict[str, Any]:
+    """This process's random states — torch's CPU and CUDA generators, numpy's and Python's — as
+    plain values (gathered from every rank when a checkpoint is saved)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {
+        "torch": torch.get_rng_state().tolist(),
+        "cuda": [state.tolist() for state in cuda],
+        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+        "python": python_rng_to_json(random.getstate()),
+    }
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Set this process's random states to what `capture_rng` returned."""
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    if state["cuda"] and torch.cuda.is_available():
+        cuda = [torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]]
+        torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    random.setstate(python_rng_from_json(state["python"]))
+
+
+def _flatten_rng(states: list[dict[str, Any]]) -> tuple[dict[str, torch.Tensor], list[dict]]:
+    # the long states as tensors (safetensors), the rest as JSON
+    tensors, meta = {}, []
+    for rank, state in enumerate(states):
+        tensors[f"rng.{rank}.torch"] = torch.tensor(state["torch"], dtype=torch.uint8)
+        for i, cuda in enumerate(state["cuda"]):
+            tensors[f"rng.{rank}.cuda.{i}"] = torch.tensor(cuda, dtype=torch.uint8)
+        name, keys, pos, has_gauss, cached = state["numpy"]
+        tensors[f"rng.{rank}.numpy.keys"] = torch.tensor(keys, dtype=torch.int64)
+        meta.append(
+            {"cuda": len(state["cuda"]), "numpy": [name, pos, has_gauss, cached],
+             "python": state["python"]}
+        )  # fmt: skip
+    return tensors, meta
+
+
+def _unflatten_rng(tensors: dict[str, torch.Tensor], meta: Any) -> list[dict[str, Any]]:
+    if isinstance(meta, dict):  # a checkpoint from before per-rank states: one process's
+        name, pos, has_gauss, cached = meta["numpy"]
+        keys = tensors["rng.numpy.keys"].tolist()
+        return [
+            {"torch": tensors["rng.torch"].tolist(), "cuda": [],
+             "numpy": [name, keys, pos, has_gauss, cached], "python": meta["python"]}
+        ]  # fmt: skip
+    states = []
+    for rank, entry in enumerate(meta):
+        name, pos, has_gauss, cached = entry["numpy"]
+        states.append(
+            {
+                "torch": tensors[f"rng.{rank}.torch"].tolist(),
+                "cuda": [tensors[f"rng.{rank}.cuda.{i}"].tolist() for i in range(entry["cuda"])],
+                "numpy": [name, tensors[f"rng.{rank}.numpy.keys"].tolist(), pos, has_gauss, cached],
+                "python": entry["python"],
+            }
+        )
+    return states
 
 
 def step_checkpoints(root: Path) -> list[tuple[int, Path]]:

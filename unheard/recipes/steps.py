@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import torch
-from accelerate.utils import broadcast_object_list
+from accelerate.utils import broadcast_object_list, gather_object
 
 from unheard.checkpoint import WEIGHTS_NAME, load_trained, trained_state_dict
 from unheard.data.batch import Batch
@@ -18,6 +18,7 @@ from unheard.plan import out_of_memory_advice, shape_of
 from unheard.recipes.fsdp import clip_grad_norm
 from unheard.recipes.run import Run
 from unheard.recipes.state import (
+    capture_rng,
     gather_trained_tensors,
     load_training_state,
     prune,
@@ -180,6 +181,8 @@ def save(run: Run) -> None:
     trained = gather_trained_tensors(
         run.unwrapped, run.optimizer, keep=run.accelerator.is_main_process
     )
+    # every rank's random state (its dropout and augmentation drew its own numbers), in rank order
+    rng = gather_object([capture_rng()])
     if trained is not None and not directory.exists():
         state = {
             "step": run.step,
@@ -190,7 +193,7 @@ def save(run: Run) -> None:
             "skipped": run.skipped.count,
         }
         save_training_checkpoint(
-            directory, trained, run.model_config, run.scheduler, state,
+            directory, trained, run.model_config, run.scheduler, state, rng=rng,
             extra={
                 "step": run.step, "stage": run.config.run.stage,
                 # decoding names the spoken language in its prompts as training did
@@ -206,7 +209,9 @@ def save(run: Run) -> None:
 def resume(run: Run, directory: Path) -> None:
     """Restore the trained weights, optimizer, schedule, RNG and sampler position."""
     load_trained(run.unwrapped, directory / WEIGHTS_NAME)
-    state = load_training_state(directory, run.optimizer, run.scheduler)
+    state = load_training_state(
+        directory, run.optimizer, run.scheduler, rank=run.accelerator.process_index
+    )
     run.step = run.saved_step = state["step"]
     run.bad_steps, run.bad_in_row = state["bad_steps"], state["bad_in_row"]
     run.best = state["best"]
