@@ -1,6 +1,11 @@
-"""Shared fixtures: espeak-ng clips and tiny saved models (random weights, trained tokenizer)."""
+"""Shared fixtures: espeak-ng clips, tiny saved models (random weights, trained tokenizer), and
+an offline Hugging Face cache to lay hub models into."""
 
 from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,3 +53,58 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory):
         return cache[key]
 
     return make
+
+
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An offline Hugging Face cache of this test's own, and a function that lays a folder into
+    it exactly as a download of a hub model would.
+
+    ``HF_HUB_OFFLINE=1``, ``HF_HOME`` and ``HF_HUB_CACHE`` are set for this process (on
+    huggingface_hub's constants, which it reads at import) and for its child processes: nothing
+    may reach the network, and only this cache is seen.
+
+    ``put(folder, repo_id)`` writes the layout of huggingface_hub's ``file_download``:
+    ``models--USER--NAME/blobs/<etag>`` (sha256 of an LFS file, the git blob hash of another),
+    ``snapshots/<commit>/<path>`` as relative symlinks to the blobs, and ``refs/main`` holding
+    the commit; it returns the snapshot folder. ``put.cache`` is the cache folder.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+    from huggingface_hub.utils.sha import git_hash
+
+    home = tmp_path / "hf-home"
+    cache = home / "hub"
+    cache.mkdir(parents=True)
+    for name, value in (("HF_HOME", home), ("HF_HUB_CACHE", cache), ("HF_HUB_OFFLINE", "1")):
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+    def put(folder: str | os.PathLike[str], repo_id: str) -> Path:
+        folder = Path(folder)
+        storage = cache / repo_folder_name(repo_id=repo_id, repo_type="model")
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        blobs = {}
+        for path in files:
+            data = path.read_bytes()
+            lfs = path.suffix in (".safetensors", ".bin") or len(data) > 10 * 2**20
+            blobs[path.relative_to(folder).as_posix()] = (
+                hashlib.sha256(data).hexdigest() if lfs else git_hash(data),
+                data,
+            )
+        commit = hashlib.sha1("".join(f"{k}:{e}" for k, (e, _) in blobs.items()).encode())
+        snapshot = storage / "snapshots" / commit.hexdigest()
+        for relative, (etag, data) in blobs.items():
+            blob = storage / "blobs" / etag
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            blob.write_bytes(data)
+            link = snapshot / relative
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(os.path.relpath(blob, link.parent))
+        (storage / "refs").mkdir(exist_ok=True)
+        (storage / "refs" / "main").write_text(commit.hexdigest())  # no newline, as the hub's
+        return snapshot
+
+    put.cache = cache
+    return put

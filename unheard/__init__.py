@@ -18,7 +18,8 @@ def load(checkpoint: str | os.PathLike[str], **kwargs: Any) -> SpeechToText:
     """Load a checkpoint for transcription and translation: ``unheard.load(ckpt).transcribe(a)``.
 
     Args:
-        checkpoint: a directory written by ``save_checkpoint``.
+        checkpoint: a directory written by ``save_checkpoint``, or the Hugging Face hub id
+            (``USER/NAME``) of a folder ``unheard export`` wrote.
         **kwargs: ``device``, ``options`` (`DecodeOptions`), ``windows`` (`WindowOptions`); see
             `unheard.serving.api.load`.
 

@@ -15,6 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from unheard.build import build_speech_llm
 from unheard.config import ModelConfig, from_dict, to_dict
+from unheard.hub.checkpoints import checkpoint_folder
 from unheard.model.speech_llm import SpeechLLM
 
 WEIGHTS_NAME = "trained.safetensors"
@@ -122,16 +123,20 @@ def load_checkpoint(
     trained parameters.
 
     Args:
-        directory: a directory written by ``save_checkpoint``.
+        directory: a directory written by ``save_checkpoint``, or the Hugging Face hub id of
+            one ``unheard export`` wrote (`unheard.hub.checkpoints.checkpoint_folder`).
         device: where to build the model.
 
     Returns:
         The model (in eval mode), its config and the extra metadata.
 
     Raises:
-        FileNotFoundError: if the directory is not a checkpoint.
-        ValueError: if the stored parameters do not match what the config trains.
+        FileNotFoundError: if the directory is not a checkpoint, or the hub id cannot be
+            fetched (offline and not cached, unknown, unreachable).
+        ValueError: if the stored parameters do not match what the config trains, or the name
+            is neither a folder nor a hub id.
     """
+    directory = checkpoint_folder(directory)
     config, extra = read_checkpoint_config(directory)
     model = build_speech_llm(config, weights=True, device=device)
     load_trained(model, Path(directory) / WEIGHTS_NAME)

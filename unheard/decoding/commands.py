@@ -29,7 +29,9 @@ def add_parser(subparsers: Any) -> None:
         "per utterance to --out: id, task, language, target_language, hypothesis, reference. "
         + DEFAULTS_NOTE,
     )
-    p.add_argument("checkpoint", help="checkpoint directory (written by unheard train)")
+    p.add_argument(
+        "checkpoint", help="checkpoint folder (checkpoints/step-N) or hub id (USER/NAME)"
+    )
     p.add_argument("manifest", help="manifest of the utterances to decode (.jsonl or .jsonl.gz)")
     p.add_argument("--task", required=True, choices=("asr", "st"), help="transcribe or translate")
     p.add_argument("--out", required=True, help="hypothesis file to write or resume")

@@ -64,14 +64,15 @@ def load_decoder(
     spoken language when training did (``extra["name_source_language"]``).
 
     Args:
-        checkpoint: a directory written by ``save_checkpoint``.
+        checkpoint: a directory written by ``save_checkpoint``, or the hub id of one (see
+            `unheard.checkpoint.load_checkpoint`).
         device: where to run.
 
     Returns:
         The model in eval mode, its collator and its tokenizer.
 
     Raises:
-        FileNotFoundError: if the directory is not a checkpoint.
+        FileNotFoundError: if the directory is not a checkpoint or the hub id cannot be fetched.
         ValueError: if its prompts or parameters are invalid.
     """
     model, config, extra = load_checkpoint(checkpoint, device=device)

@@ -2,7 +2,7 @@
 
     import unheard
 
-    stt = unheard.load("runs/x/checkpoints/step-5000")
+    stt = unheard.load("runs/x/checkpoints/step-5000")  # or a hub id: unheard.load("USER/NAME")
     stt.transcribe("talk.mp3").text
     stt.translate(waveform, sample_rate=44100, to="en").segments
 
@@ -35,6 +35,7 @@ from unheard.data.prompts import TASKS
 from unheard.decoding.decode import DecodeOptions, decode
 from unheard.decoding.decode_manifest import load_decoder
 from unheard.device import select_device
+from unheard.hub.checkpoints import checkpoint_folder
 from unheard.model.speech_llm import SpeechLLM
 from unheard.serving.formats import Transcript
 from unheard.serving.windows import WindowOptions, cut_windows, join_segments
@@ -274,7 +275,8 @@ def load(
 
     Args:
         checkpoint: a directory written by ``save_checkpoint`` (``unheard train``'s
-            ``checkpoints/step-N``).
+            ``checkpoints/step-N``), or the Hugging Face hub id (``USER/NAME``) of a folder
+            ``unheard export`` wrote, fetched into the HF cache (``HF_HUB_OFFLINE`` honoured).
         device: where to run (`unheard.device.select_device`): by default CUDA when available,
             then another accelerator, else the CPU.
         options: search settings (greedy by default), batch size and length limit.
@@ -284,10 +286,14 @@ def load(
         A `SpeechToText` with ``transcribe`` and ``translate``.
 
     Raises:
-        FileNotFoundError: if the directory is not a checkpoint.
-        ValueError: if its prompts or parameters are invalid, or ``device`` is unavailable.
+        FileNotFoundError: if the directory is not a checkpoint, or the hub id cannot be fetched
+            (offline and not in the cache, unknown, unreachable).
+        ValueError: if its prompts or parameters are invalid, ``device`` is unavailable, or the
+            name is neither a folder nor a hub id.
     """
     device = select_device(device)
-    model, collator, tokenizer = load_decoder(checkpoint, device=device)
-    name = Path(checkpoint).resolve().name
+    folder = checkpoint_folder(checkpoint)
+    model, collator, tokenizer = load_decoder(folder, device=device)
+    # a hub model is called by its id; a folder by its own name
+    name = folder.resolve().name if folder == Path(checkpoint).expanduser() else str(checkpoint)
     return SpeechToText(model, collator, tokenizer, options, windows, name=name)

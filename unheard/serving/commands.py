@@ -36,7 +36,9 @@ def add_parser(subparsers: Any) -> None:
             description=f"Write the {verb} of each FILE (any audio ffmpeg reads) with CHECKPOINT; "
             f"all files' windows are decoded in shared batches. {WINDOW_NOTE}",
         )
-        p.add_argument("checkpoint", help="checkpoint directory (written by unheard train)")
+        p.add_argument(
+            "checkpoint", help="checkpoint folder (checkpoints/step-N) or hub id (USER/NAME)"
+        )
         p.add_argument("files", nargs="+", metavar="FILE", help="audio files")
         if task == "st":
             p.add_argument("--to", default="en", help="language to translate into (default en)")
@@ -59,7 +61,9 @@ def add_parser(subparsers: Any) -> None:
         "at / to upload or record audio. Concurrent requests are decoded in batches. "
         + WINDOW_NOTE,
     )
-    s.add_argument("checkpoint", help="checkpoint directory (written by unheard train)")
+    s.add_argument(
+        "checkpoint", help="checkpoint folder (checkpoints/step-N) or hub id (USER/NAME)"
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (8000)")
     s.add_argument(
