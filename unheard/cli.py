@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "unheard.decoding.commands",
     "unheard.evaluation.commands",
     "unheard.serving.commands",
+    "unheard.publish.commands",
     "unheard.benchmark.commands",
 )
 
