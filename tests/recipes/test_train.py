@@ -104,6 +104,9 @@ def test_two_process_ddp_matches_one_process_with_the_same_global_batch(corpus, 
     )  # fmt: skip
     assert ddp.returncode == 0, ddp.stdout[-3000:] + ddp.stderr[-3000:]
     assert "2 process(es)" in ddp.stdout
+    # one set of tracker logs, from the main process: the scalars' and the hparams' event files
+    events = sorted((tmp_path / "ddp" / "tensorboard" / "unheard").rglob("events.*"))
+    assert sorted(e.parent.parent.name for e in events) == ["tensorboard", "unheard"], events
     # one process, 2 micro-batches per step: the same 2 batches the 2 ranks take per step
     single = _train(_args(corpus, tmp_path / "one", *steps, "optim.grad_accumulation=2"))
     assert single.wait(timeout=300) == 0, single.stdout.read()

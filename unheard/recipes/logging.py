@@ -1,4 +1,5 @@
-"""Run logging: a JSONL log, TensorBoard scalars and a progress bar with ETA (main process)."""
+"""Run logging: a JSONL log, the experiment trackers' scalars (TensorBoard by default; see
+`unheard.recipes.trackers`) and a progress bar with ETA, on the main process."""
 
 from __future__ import annotations
 
@@ -9,34 +10,35 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 log = logging.getLogger("unheard.train")
 
 
 class RunLogger:
-    """Writes ``log.jsonl`` and ``tensorboard/`` under the run directory; silent off the main
-    process.
+    """Writes ``log.jsonl`` under the run directory and the same scalars to the accelerator's
+    trackers (``accelerator.log``: ``train/<key>``, ``layer_weights/<i>`` one scalar per layer,
+    ``dev/<metric>``); silent off the main process.
 
     Args:
         out: the run directory.
-        main: whether this is the main process.
+        accelerator: the run's accelerator, its trackers started (`start_trackers`).
         progress: show a progress bar.
         total_steps: the run's optimizer steps (for the bar's ETA).
     """
 
-    def __init__(self, out: Path, main: bool, progress: bool, total_steps: int) -> None:
-        self.main = main
+    def __init__(
+        self, out: Path, accelerator: Accelerator, progress: bool, total_steps: int
+    ) -> None:
+        self.accelerator = accelerator
+        self.main = accelerator.is_main_process
         self.total_steps = total_steps
         self.progress = progress
         self.bar: tqdm | None = None
-        self.writer = None
         self.jsonl = None
         self.started = time.time()
-        if main:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(str(out / "tensorboard"))
+        if self.main:
             self.jsonl = (out / "log.jsonl").open("a", encoding="utf-8")
 
     def start(self, step: int, description: str) -> None:
@@ -69,10 +71,9 @@ class RunLogger:
             return
         weights = [round(w, 5) for w in layer_weights.detach().float().tolist()]
         self._write({"step": step, "kind": "train", **values, "layer_weights": weights})
-        for key, value in values.items():
-            self.writer.add_scalar(f"train/{key}", value, step)
-        for i, w in enumerate(weights):
-            self.writer.add_scalar(f"layer_weights/{i:02d}", w, step)
+        scalars = {f"train/{key}": value for key, value in values.items()}
+        scalars.update({f"layer_weights/{i:02d}": w for i, w in enumerate(weights)})
+        self.accelerator.log(scalars, step=step)
         if self.bar is not None:
             self.bar.set_postfix(loss=f"{values['loss']:.3f}", lr=f"{values['lr']:.2e}")
         else:
@@ -83,17 +84,14 @@ class RunLogger:
         if not self.main:
             return
         self._write({"step": step, "kind": "validation", **metrics})
-        for key, value in _flatten(metrics).items():
-            self.writer.add_scalar(f"dev/{key}", value, step)
+        self.accelerator.log({f"dev/{k}": v for k, v in _flatten(metrics).items()}, step=step)
         shown = ", ".join(f"{k} {v:.3f}" for k, v in _flatten(metrics).items())
         self.info(f"validation at step {step}: {shown}")
 
     def close(self) -> None:
-        """Flush and close everything."""
+        """Close the bar and the JSONL log (``accelerator.end_training()`` closes the trackers)."""
         if self.bar is not None:
             self.bar.close()
-        if self.writer is not None:
-            self.writer.close()
         if self.jsonl is not None:
             self.jsonl.close()
 

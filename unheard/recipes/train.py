@@ -46,6 +46,7 @@ from unheard.recipes.steps import (
     save,
     validate_and_keep_best,
 )
+from unheard.recipes.trackers import project_configuration, require_trackers, start_trackers
 from unheard.recipes.train_config import TrainConfig
 
 
@@ -61,6 +62,7 @@ def setup(config: TrainConfig) -> Run:
     """Build the model, data, optimizer and scheduler; resume from the newest checkpoint."""
     run_cfg, data_cfg, optim_cfg = config.run, config.data, config.optim
     device = select_device(run_cfg.device)  # fails here, by name, on `cuda` without CUDA
+    require_trackers(run_cfg.log_with)  # and here on a tracker whose package is missing
     fsdp = fsdp_options()  # asked for by the launch config (configs/accelerate/fsdp.yaml)
     with hidden_from_accelerate():  # FSDP is ours (`shard`): accelerate sets up processes only
         accelerator = Accelerator(
@@ -72,6 +74,8 @@ def setup(config: TrainConfig) -> Run:
             kwargs_handlers=[
                 DistributedDataParallelKwargs(find_unused_parameters=bool(data_cfg.text))
             ],
+            log_with=list(run_cfg.log_with) or None,  # [] would warn "none installed"
+            project_config=project_configuration(run_cfg),
         )
     warn_slow_precision(run_cfg.mixed_precision, accelerator.device)
     set_seed(run_cfg.seed)
@@ -132,7 +136,8 @@ def setup(config: TrainConfig) -> Run:
         model, optimizer = accelerator.prepare(model, optimizer)
     else:
         optimizer = accelerator.prepare(optimizer)
-    logger = RunLogger(out, accelerator.is_main_process, run_cfg.progress, run_cfg.max_steps)
+    start_trackers(accelerator, config)
+    logger = RunLogger(out, accelerator, run_cfg.progress, run_cfg.max_steps)
     run = Run(
         config, model_config, accelerator, model, optimizer, scheduler, data.dataset, loader,
         sampler, collator, tokenizer, data.dev, skipped, logger, text_dev=data.text_dev,

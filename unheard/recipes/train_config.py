@@ -13,6 +13,10 @@ from unheard.data.sampler import SamplerOptions
 STAGES = (1, 2)
 PRECISIONS = ("no", "bf16", "fp16")
 SCHEDULES = ("cosine", "linear", "constant")
+# the experiment trackers accelerate drives (its LoggerType, less "all"; a test keeps them equal)
+TRACKERS = (
+    "tensorboard", "wandb", "mlflow", "aim", "comet_ml", "clearml", "dvclive", "swanlab", "trackio",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,10 @@ class RunConfig:
     log_every: int = 10  # steps between log lines
     max_bad_steps: int = 10  # NaN/Inf losses in a row that stop the run
     progress: bool = True  # a progress bar with ETA
+    # experiment trackers (accelerate's) fed the scalars of log.jsonl and the config as
+    # hyper-parameters: tensorboard (in output_dir/tensorboard), wandb, mlflow, ...; [] for none
+    log_with: tuple[str, ...] = ("tensorboard",)
+    project_name: str = "unheard"  # the trackers' project: wandb project, mlflow experiment, ...
     # frozen-encoder outputs computed once: "" off, "memory", or a directory shared across runs
     encoder_cache: str = ""
     encoder_cache_dtype: str = "float16"  # float16, bfloat16 or float32 (exact)
@@ -132,6 +140,14 @@ class RunConfig:
                 f"run.device names a device type (auto, cpu, cuda, ...), not one device: got "
                 f"{self.device!r}; choose GPUs with CUDA_VISIBLE_DEVICES"
             )
+        if unknown := [name for name in self.log_with if name not in TRACKERS]:
+            raise ValueError(
+                f"run.log_with: unknown tracker(s) {unknown}; accelerate's trackers are "
+                f"{', '.join(TRACKERS)}, written as a list (run.log_with=[tensorboard,wandb]), "
+                f"or [] for none"
+            )
+        if not self.project_name:
+            raise ValueError("run.project_name must not be empty (it names the trackers' project)")
 
 
 @dataclass(frozen=True)
