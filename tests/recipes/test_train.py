@@ -241,3 +241,19 @@ def test_a_run_that_names_the_spoken_language_decodes_with_named_prompts(corpus,
     with pytest.raises(ValueError, match="name the spoken language.*give its language code"):
         stt.transcribe(audio, sample_rate=16000)
     assert isinstance(stt.transcribe(audio, sample_rate=16000, language="es").text, str)
+
+
+def test_a_checkpoint_records_its_seen_and_unseen_languages(corpus, tmp_path):
+    # what `unheard export` writes into the model card's language list
+    from unheard.checkpoint import read_checkpoint_config
+    from unheard.recipes.train import train
+    from unheard.recipes.train_config import load_train_config
+
+    extra = ["run.max_steps=1", "run.validate_every=0", "data.unseen_languages=[ca,nl]"]
+    summary = train(
+        load_train_config(REPO / "configs/tiny.yaml", _overrides(corpus, tmp_path, *extra))
+    )
+    assert summary["seen_languages"] == ["de", "en", "es", "fr"]
+    _, recorded = read_checkpoint_config(summary["final_checkpoint"])
+    assert recorded["seen_languages"] == ["de", "en", "es", "fr"]
+    assert recorded["unseen_languages"] == ["ca", "nl"]

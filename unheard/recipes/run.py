@@ -53,6 +53,7 @@ class Run:
     text_dev: list[TextExample] = field(default_factory=list)  # text-only dev examples
     unseen_text: dict[str, int] = field(default_factory=dict)  # text records per unseen language
     text_records: dict[str, int] = field(default_factory=dict)  # text records per language (all)
+    seen_languages: tuple[str, ...] = ()  # spoken languages with paired audio in training
     # sharded with FSDP2: every rank then takes part in each forward, gathering and saving
     fsdp: bool = False
     last_batch: Batch | None = None  # FSDP: the latest non-empty batch (see `_micro_step`)

@@ -39,6 +39,7 @@ class RunData:
     text_dev: list[TextExample] = field(default_factory=list)  # fixed prompts, fixed noise
     unseen_text: dict[str, int] = field(default_factory=dict)  # text records per unseen language
     text_records: dict[str, int] = field(default_factory=dict)  # text records per language (all)
+    seen_languages: tuple[str, ...] = ()  # spoken languages with paired audio in training
 
 
 def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLog) -> RunData:
@@ -69,8 +70,9 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
         train, refs, limits, config.augmentation, config.sample_prompts, seed,
         name_source=config.name_source_language,
     )  # fmt: skip
+    seen = tuple(sorted({train[r.utterance].language for r in refs}))
     if not config.text:
-        return RunData(speech, len(train), len(refs), 0, dev)
+        return RunData(speech, len(train), len(refs), 0, dev, seen_languages=seen)
 
     records = read_text_records(config.text, config.text_languages)
     dev_records = read_text_records(config.text_dev, config.text_languages)
@@ -96,4 +98,5 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
         text_dev=[held_out[i] for i in range(len(held_out))],
         unseen_text=count_unseen_text((r.language for r in records), config.unseen_languages),
         text_records=dict(sorted(Counter(r.language for r in records).items())),
+        seen_languages=seen,
     )

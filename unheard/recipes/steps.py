@@ -198,6 +198,9 @@ def save(run: Run) -> None:
                 "step": run.step, "stage": run.config.run.stage,
                 # decoding names the spoken language in its prompts as training did
                 "name_source_language": run.config.data.name_source_language,
+                # what `unheard export` writes into the model card
+                "seen_languages": list(run.seen_languages),
+                "unseen_languages": list(run.config.data.unseen_languages),
             },
         )  # fmt: skip
         best = {run.checkpoints / f"step-{run.best['step']}"} if run.best else set()

@@ -142,7 +142,8 @@ def setup(config: TrainConfig) -> Run:
         config, model_config, accelerator, model, optimizer, scheduler, data.dataset, loader,
         sampler, collator, tokenizer, data.dev, skipped, logger, text_dev=data.text_dev,
         unseen_text=data.unseen_text,
-        text_records=data.text_records, fsdp=fsdp is not None,
+        text_records=data.text_records, seen_languages=data.seen_languages,
+        fsdp=fsdp is not None,
     )  # fmt: skip
     if resume_from:
         resume(run, resume_from[-1][1])
@@ -195,6 +196,7 @@ def cleanup(run: Run) -> dict[str, Any]:
         "final_checkpoint": str(run.checkpoints / f"step-{run.step}"),
         "init_from": run.config.run.init_from,  # the earlier stage it started from (or None)
         "layer_weights": [round(w, 4) for w in run.layer_weights.tolist()],
+        "seen_languages": list(run.seen_languages),  # paired audio in training
         "unseen_languages": list(run.config.data.unseen_languages),
         "unseen_text": run.unseen_text,  # text-only records in unseen languages (allowed)
         "text_records": run.text_records,  # text-only records per language, seen ones included
