@@ -179,6 +179,8 @@ def out_of_memory_advice(
     where: str,
     limit: str,
     device: torch.device | None = None,
+    strategy: str = "ddp",
+    devices: int = 1,
 ) -> str:
     """What to tell a user whose step ran out of GPU memory: the batch that failed, the limit in
     force, `plan`'s estimate for that batch, and what to lower.
@@ -190,11 +192,13 @@ def out_of_memory_advice(
         where: e.g. ``"training step 12"`` or ``"decoding"``.
         limit: the setting that sized the batch, e.g. ``"data.sampler.max_duration_s=120"``.
         device: the CUDA device, for its free/total memory (None: not reported).
+        strategy: ``"ddp"`` (or one process) or ``"fsdp"``: whose estimate to give.
+        devices: how many devices train together.
 
     Returns:
         One paragraph.
     """
-    estimate = plan(model, config, batch)["memory_gib"]["total"]
+    estimate = plan(model, config, batch, devices)["memory_gib_by_strategy"][strategy]["total"]
     used = ""
     if device is not None and device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)

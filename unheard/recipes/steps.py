@@ -101,8 +101,9 @@ def _out_of_memory(run: Run, batch: Batch) -> str:
     limit = f"data.sampler.max_duration_s={run.config.data.sampler.max_duration_s:g}"
     where = f"training step {run.step + 1}"
     return out_of_memory_advice(
-        run.unwrapped, run.model_config, shape_of(batch), where, limit, run.device
-    )
+        run.unwrapped, run.model_config, shape_of(batch), where, limit, run.device,
+        strategy="fsdp" if run.fsdp else "ddp", devices=run.accelerator.num_processes,
+    )  # fmt: skip
 
 
 def optimizer_step(run: Run, window: Window) -> None:
