@@ -95,3 +95,11 @@ def test_report_has_the_tables_and_the_comparison():
         "![per-language scores](s.png)", "most weight, 0.500, is on layer 1",
     ):  # fmt: skip
         assert text in report, text
+
+
+def test_language_lists_accept_spaces_commas_and_both():
+    from unheard.evaluation.commands import language_list
+
+    assert language_list(["es", "fr"]) == language_list(["es,fr"]) == ("es", "fr")
+    assert language_list(["es, fr"]) == ("es", "fr")  # the space was kept before
+    assert language_list(None) == ()

@@ -10,9 +10,10 @@ import argparse
 from typing import Any
 
 
-def _languages(values: list[str] | None) -> tuple[str, ...]:
-    # accept "--seen es fr" and "--seen es,fr" alike
-    return tuple(code for value in values or [] for code in value.split(",") if code.strip())
+def language_list(values: list[str] | None) -> tuple[str, ...]:
+    """Language codes from a command-line list: ``--seen es fr``, ``--seen es,fr`` and
+    ``--seen "es, fr"`` alike."""
+    return tuple(c.strip() for value in values or [] for c in value.split(",") if c.strip())
 
 
 def add_parser(subparsers: Any) -> None:
@@ -56,9 +57,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from unheard.evaluation.files import evaluate_files
 
     evaluate_files(
-        args.hypotheses, args.out, seen=_languages(args.seen), unseen=_languages(args.unseen),
+        args.hypotheses, args.out, seen=language_list(args.seen), unseen=language_list(args.unseen),
         compare=args.compare, checkpoint=args.checkpoint,
-        lid_languages=_languages(args.lid_languages) or None,
+        lid_languages=language_list(args.lid_languages) or None,
         lid_min_confidence=args.lid_min_confidence,
     )  # fmt: skip
     return 0

@@ -10,11 +10,6 @@ import sys
 from typing import Any
 
 
-def _languages(values: list[str] | None) -> tuple[str, ...]:
-    # accept "--seen es fr" and "--seen es,fr" alike
-    return tuple(code for value in values or [] for code in value.split(",") if code.strip())
-
-
 def add_parser(subparsers: Any) -> None:
     """Add ``export`` to the ``unheard`` subcommands.
 
@@ -67,10 +62,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from unheard.evaluation.commands import language_list
     from unheard.publish.export import ExportOptions, export_checkpoint
 
     options = ExportOptions(
-        seen=_languages(args.seen), unseen=_languages(args.unseen), license=args.license,
+        seen=language_list(args.seen), unseen=language_list(args.unseen), license=args.license,
         datasets=tuple(args.datasets), eval_dataset=args.eval_dataset, repo_id=args.repo_id,
         encoder=args.encoder, llm=args.llm, max_copy_mb=args.max_copy_mb,
         overwrite=args.overwrite,
