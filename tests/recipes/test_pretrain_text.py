@@ -266,3 +266,21 @@ def test_the_speech_llm_text_path_answers_as_its_llm_does_alone(instruction_tune
     right = sum(h == r["translation"] for h, r in zip(alone, held, strict=True))
     scores = text_probe(root / "checkpoint", root, ["es"], per_language=40)
     assert scores["es"]["n"] == 40 and scores["es"]["exact"] >= 100 * right / 40 >= 50
+
+
+def test_balance_lengths_draws_short_items_as_often_as_long_ones():
+    """The corpus's text is mostly long cardinals; its probe and speech items are half one- and
+    two-word numbers. Drawn evenly across English word counts, the short items of a numbers list
+    like the corpus's (13 of 212 here) are a third of the draws instead of 6%."""
+    from unheard.recipes.pretrain_text import _record_sampler
+
+    numbers = [*range(0, 100, 9), *range(1000, 1000000, 4999)]
+    rows = [{"language": "es", "text": num2words(n, lang="es"), "translation": num2words(n, lang="en")}
+            for n in numbers]  # fmt: skip
+    short = {i for i, r in enumerate(rows) if len(r["translation"].split()) <= 2}
+    assert (len(rows), len(short)) == (212, 13)
+    shares = {}
+    for balance in (False, True):
+        draw = _record_sampler(rows, random.Random(0), balance)
+        shares[balance] = sum(draw() in short for _ in range(10000)) / 10000
+    assert shares == {False: 0.0637, True: 0.3355}  # 6 word counts: 1 and 2 are 2 of them

@@ -62,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "reads all); default all",
     )
     text.add_argument(
+        "--balance-lengths",
+        action="store_true",
+        help="draw records evenly across their English word counts (short items as often as "
+        "long ones) instead of as the corpus holds them",
+    )
+    text.add_argument(
         "--init", help="start from this saved model and its tokenizer (e.g. instruction tuning)"
     )
     text.add_argument("--warmup-steps", type=int, default=200)
@@ -94,6 +100,7 @@ def _pretrain_text(args: argparse.Namespace) -> int:
         denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,
         warmup_steps=args.warmup_steps, save_every=args.save_every, probe_every=args.probe_every,
         languages=args.languages, instruct_weights=args.instruct_weights,
+        balance_lengths=args.balance_lengths,
     )  # fmt: skip
     metrics = pretrain_text(args.train, args.dev, args.out, options)
     print(json.dumps(metrics.get("translation_exact_match", {})))
