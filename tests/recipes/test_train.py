@@ -137,6 +137,26 @@ def _launch(accelerate_config, corpus, out, *extra):
     )  # fmt: skip
 
 
+def _resumes_from_step_4_exactly(accelerate_config, corpus, tmp_path, steps, last):
+    """Train straight to step ``last``, then again from a folder holding only the straight run's
+    step-4 checkpoint; both must end on the same weights. Returns the straight run and its final
+    weights."""
+    straight = _launch(accelerate_config, corpus, tmp_path / "a", *steps)
+    assert straight.returncode == 0, straight.stdout[-3000:] + straight.stderr[-3000:]
+    root = tmp_path / "b" / "checkpoints"
+    shutil.copytree(tmp_path / "a" / "checkpoints" / "step-4", root / "step-4")
+    resumed = _launch(accelerate_config, corpus, tmp_path / "b", *steps)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert f"resumed from {root / 'step-4'} at step 4" in resumed.stdout
+    a, b = _final(tmp_path / "a", last), _final(tmp_path / "b", last)
+    assert a.keys() == b.keys()
+    for name in a:  # seen: bit-identical
+        torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=0)
+    start = load_file(str(root / "step-4" / "trained.safetensors"))
+    assert max((a[n] - start[n]).abs().max() for n in a) > 1e-3  # the steps after 4 trained
+    return straight, a
+
+
 @pytest.mark.slow
 def test_two_process_fsdp_resumes_exactly_and_equals_ddp(corpus, tmp_path):
     from unheard.checkpoint import load_checkpoint
@@ -144,24 +164,11 @@ def test_two_process_fsdp_resumes_exactly_and_equals_ddp(corpus, tmp_path):
     # validation (every rank runs it under FSDP) and gradient checkpointing on
     steps = ["run.max_steps=12", "run.save_every=4", "run.keep_last=5",
              f"data.dev=[{corpus}]", "run.validate_every=6", "run.gradient_checkpointing=true"]  # fmt: skip
-    straight = _launch("fsdp.yaml", corpus, tmp_path / "a", *steps)
-    assert straight.returncode == 0, straight.stdout[-3000:] + straight.stderr[-3000:]
+    straight, a = _resumes_from_step_4_exactly("fsdp.yaml", corpus, tmp_path, steps, last=12)
     # 4 MT5 blocks of the tiny LLM + the root; the frozen encoder is not sharded
     assert "2 process(es) (FSDP2: 5 units, the root included; encoder whole on each rank)" in (
         straight.stdout
     )
-    # resume from an intermediate checkpoint: a run folder holding only the straight run's step 4
-    root = tmp_path / "b" / "checkpoints"
-    shutil.copytree(tmp_path / "a" / "checkpoints" / "step-4", root / "step-4")
-    resumed = _launch("fsdp.yaml", corpus, tmp_path / "b", *steps)
-    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    assert f"resumed from {root / 'step-4'} at step 4" in resumed.stdout
-    a, b = _final(tmp_path / "a", 12), _final(tmp_path / "b", 12)
-    assert a.keys() == b.keys()
-    for name in a:  # seen: bit-identical
-        torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=0)
-    start = load_file(str(root / "step-4" / "trained.safetensors"))
-    assert max((a[n] - start[n]).abs().max() for n in a) > 1e-3  # steps 5-12 really trained
 
     # the same steps under DDP: the same weights (float32 reductions in another order)
     ddp = _launch("ddp.yaml", corpus, tmp_path / "ddp", *steps[:3])
@@ -180,18 +187,7 @@ def test_two_process_ddp_with_dropout_resumes_exactly(corpus, tmp_path):
     # must get back its own random state (rank 1 taking rank 0's diverged)
     steps = ["run.max_steps=8", "run.save_every=4", "run.keep_last=5", "model.lora.dropout=0.3",
              "data.speed_factors=[0.9,1.0,1.1]"]  # fmt: skip
-    straight = _launch("ddp.yaml", corpus, tmp_path / "a", *steps)
-    assert straight.returncode == 0, straight.stdout[-3000:] + straight.stderr[-3000:]
-    root = tmp_path / "b" / "checkpoints"
-    shutil.copytree(tmp_path / "a" / "checkpoints" / "step-4", root / "step-4")
-    resumed = _launch("ddp.yaml", corpus, tmp_path / "b", *steps)
-    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    assert f"resumed from {root / 'step-4'} at step 4" in resumed.stdout
-    a, b = _final(tmp_path / "a", 8), _final(tmp_path / "b", 8)
-    for name in a:
-        torch.testing.assert_close(b[name], a[name], atol=1e-6, rtol=0)
-    start = load_file(str(root / "step-4" / "trained.safetensors"))
-    assert max((a[n] - start[n]).abs().max() for n in a) > 1e-3  # steps 5-8 really trained
+    _resumes_from_step_4_exactly("ddp.yaml", corpus, tmp_path, steps, last=8)
 
 
 def test_nan_losses_are_skipped_then_stop_the_run(corpus, tmp_path):
