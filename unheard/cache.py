@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
+from unheard.files import atomic_directory
 
 
 def cache_root(cache: str | Path | None = None) -> Path:
@@ -26,20 +26,18 @@ def build_once(target: Path, build: Callable[[Path], None]) -> Path:
     Returns:
         ``target``.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
         # real tensors even when called inside `with torch.device("meta")` (unheard plan); and
         # the caller's random state untouched: a tiny model built on first use (it seeds and
         # draws) must not change how a run that asked for it initialises its own parts
-        with torch.device("cpu"), torch.random.fork_rng(devices=[]):
+        with (
+            torch.device("cpu"),
+            torch.random.fork_rng(devices=[]),
+            atomic_directory(target) as tmp,
+        ):
             build(tmp)
-        tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared cache from other users
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process won the race: use its copy
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    except OSError:
+        if not target.is_dir():
+            raise
+        # another process won the race (the rename found its folder): use its copy
     return target

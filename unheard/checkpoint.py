@@ -1,20 +1,27 @@
 """Checkpoints hold only what was trained (layer mix, adapter, LoRA, and any unfrozen LLM
-parameter) as safetensors, plus a JSON config naming the frozen encoder and LLM. No pickle."""
+parameter) as safetensors, plus a JSON config naming the frozen encoder and LLM. No pickle.
+
+Writing them (`save_checkpoint`), reading them back for training (`load_trained`) and for
+inference (`load_checkpoint`; `load_decoder` adds the collator of the checkpoint's own prompts)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
+from transformers import PreTrainedTokenizerBase
 
-from unheard.build import build_speech_llm
+from unheard.build import build_speech_llm, load_tokenizer
 from unheard.config import ModelConfig, from_dict, to_dict
+from unheard.data.collate import SpeechCollator
+from unheard.data.features import feature_extractor_for
+from unheard.data.prompts import Prompts
+from unheard.files import atomic_path, write_atomic
 from unheard.hub.checkpoints import checkpoint_folder
 from unheard.model.speech_llm import SpeechLLM
 
@@ -86,9 +93,10 @@ def write_checkpoint(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {n: t.detach().contiguous().cpu() for n, t in weights.items()}
-    _atomic(directory / WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
+    with atomic_path(directory / WEIGHTS_NAME) as temporary:
+        save_file(tensors, temporary, metadata={"format": FORMAT})
     meta = {"format": FORMAT, "model": to_dict(config), "extra": extra or {}}
-    _atomic(directory / CONFIG_NAME, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
+    write_atomic(directory / CONFIG_NAME, json.dumps(meta, indent=2))
     return directory
 
 
@@ -143,6 +151,40 @@ def load_checkpoint(
     return model.eval(), config, extra
 
 
+def load_decoder(
+    checkpoint: str | os.PathLike[str], device: str | torch.device = "cpu"
+) -> tuple[SpeechLLM, SpeechCollator, PreTrainedTokenizerBase]:
+    """Load a checkpoint with the collator of its test prompts.
+
+    The prompts come from the checkpoint's metadata when training stored them there
+    (``extra["prompts"]``: task → template), else the defaults of `Prompts` — those naming the
+    spoken language when training did (``extra["name_source_language"]``).
+
+    Args:
+        checkpoint: a directory written by ``save_checkpoint``, or the hub id of one (see
+            `load_checkpoint`).
+        device: where to run.
+
+    Returns:
+        The model in eval mode, its collator and its tokenizer.
+
+    Raises:
+        FileNotFoundError: if the directory is not a checkpoint or the hub id cannot be fetched.
+        ValueError: if its prompts or parameters are invalid.
+    """
+    model, config, extra = load_checkpoint(checkpoint, device=device)
+    prompts = Prompts(dict(extra["prompts"])) if extra.get("prompts") else None  # the defaults
+    tokenizer = load_tokenizer(config)
+    collator = SpeechCollator(
+        tokenizer,
+        feature_extractor_for(model.encoder.model.config),
+        model.is_encoder_decoder,
+        prompts=prompts,
+        name_source_language=bool(extra.get("name_source_language", False)),
+    )
+    return model, collator, tokenizer
+
+
 def checkpoint_digest(directory: str | Path) -> str:
     """A content hash of a checkpoint folder's files (trained weights, config, training state):
     what a cached result (decoded hypotheses, a text probe) was computed from.
@@ -182,14 +224,3 @@ def load_trained(model: SpeechLLM, path: str | Path) -> None:
                     f"the model expects {tuple(param.shape)}"
                 )
             param.copy_(shard_like(tensors[name], param))
-
-
-def _atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

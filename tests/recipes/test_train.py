@@ -209,8 +209,8 @@ def test_nan_losses_are_skipped_then_stop_the_run(corpus, tmp_path):
 def test_a_run_that_names_the_spoken_language_decodes_with_named_prompts(corpus, tmp_path):
     import numpy as np
 
+    from unheard.checkpoint import load_decoder
     from unheard.data.prompts import Prompts
-    from unheard.decoding.decode_manifest import load_decoder
     from unheard.recipes.train import train
     from unheard.recipes.train_config import load_train_config
     from unheard.serving.api import load

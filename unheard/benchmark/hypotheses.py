@@ -52,7 +52,8 @@ def decode_test_sets(
         encoder_cache: the shared encoder-output cache, if any.
         progress: progress bars.
     """
-    from unheard.decoding.decode_manifest import decode_manifest, load_decoder
+    from unheard.checkpoint import load_decoder
+    from unheard.decoding.decode_manifest import decode_manifest
     from unheard.model.encoder_cache import attach_encoder_cache
 
     model, collator, tokenizer = load_decoder(checkpoint)

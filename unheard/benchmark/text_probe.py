@@ -37,8 +37,8 @@ def text_probe(
         ``{language: {"bleu": corpus BLEU, "exact": exact match after normalisation, "n": items}}``
         (English text is "translated" into itself: the copy the model learned).
     """
+    from unheard.checkpoint import load_decoder
     from unheard.decoding.decode import decode_text
-    from unheard.decoding.decode_manifest import load_decoder
 
     model, collator, tokenizer = load_decoder(checkpoint)
     scores = {}

@@ -23,6 +23,7 @@ import soxr
 from num2words import num2words
 
 from unheard.data.manifest import Utterance, write_manifest
+from unheard.files import atomic_path
 
 # Voice per language where the language code alone is not an espeak-ng voice (or a poor one).
 ESPEAK_VOICES = {"en": "en-us", "fr": "fr-fr", "pt_BR": "pt-br", "es_VE": "es-419"}
@@ -148,11 +149,9 @@ def make_number_corpus(
                 samples = soundfile.info(wav).frames
             else:
                 waveform = synthesize(text, voice, speed, pitch, sample_rate)
-                # Write to a temporary name first: a killed run must not leave a cut file that a
-                # rerun would then keep.
-                partial = wav.with_name(f".{wav.name}.tmp")
-                soundfile.write(partial, waveform, sample_rate, subtype="PCM_16", format="WAV")
-                os.replace(partial, wav)
+                # a killed run must not leave a cut file that a rerun would then keep
+                with atomic_path(wav) as partial:
+                    soundfile.write(partial, waveform, sample_rate, subtype="PCM_16", format="WAV")
                 samples = len(waveform)
             utterances.append(
                 Utterance(

@@ -14,12 +14,13 @@ import io
 import json
 import math
 import os
-import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from unheard.files import atomic_open
 
 # Fields a record must carry; all others may be null or absent.
 REQUIRED_FIELDS = ("id", "audio", "duration", "language")
@@ -229,31 +230,18 @@ def write_manifest(path: str | os.PathLike[str], utterances: Iterable[Utterance]
     """
     path = Path(path)
     folder = path.absolute().parent
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as raw:
-            # mtime=0 and no file name in the gzip header: the same records give the same bytes.
-            binary = (
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
-                if path.name.endswith(".gz")
-                else raw
-            )
-            with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as text:
-                for utterance in utterances:
-                    record = dataclasses.asdict(utterance)
-                    record["audio"] = _stored_audio_path(utterance.audio, folder)
-                    text.write(json.dumps(record, ensure_ascii=False) + "\n")
-                text.flush()
-                if binary is not raw:
-                    binary.close()  # writes the gzip trailer before the data is synced
-                raw.flush()
-                os.fsync(raw.fileno())
-        # mkstemp makes the file private (0600); give the manifest the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb", durable=True) as raw:
+        # mtime=0 and no file name in the gzip header: the same records give the same bytes.
+        binary = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+            if path.name.endswith(".gz")
+            else raw
+        )
+        with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as text:
+            for utterance in utterances:
+                record = dataclasses.asdict(utterance)
+                record["audio"] = _stored_audio_path(utterance.audio, folder)
+                text.write(json.dumps(record, ensure_ascii=False) + "\n")
+            text.flush()
+            if binary is not raw:
+                binary.close()  # writes the gzip trailer before the file is closed

@@ -81,8 +81,9 @@ def _decode(args: argparse.Namespace) -> int:
 
     from transformers.utils import logging as hf_logging
 
+    from unheard.checkpoint import load_decoder
     from unheard.decoding.decode import DecodeOptions
-    from unheard.decoding.decode_manifest import decode_manifest, load_decoder, summary_line
+    from unheard.decoding.decode_manifest import decode_manifest, summary_line
     from unheard.device import select_device
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

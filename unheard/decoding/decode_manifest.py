@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from unheard.build import load_tokenizer
-from unheard.checkpoint import load_checkpoint
 from unheard.data.audio import load_audio
 from unheard.data.collate import Example, SpeechCollator
-from unheard.data.features import feature_extractor_for
 from unheard.data.manifest import Utterance, read_manifest
-from unheard.data.prompts import TASKS, Prompts
+from unheard.data.prompts import TASKS
 from unheard.decoding.batching import duration_batches
 from unheard.decoding.decode import DecodeOptions, decode_batch
 from unheard.decoding.hypotheses import (
@@ -38,6 +33,7 @@ from unheard.decoding.hypotheses import (
     read_hypotheses,
     repair_and_read_done,
 )
+from unheard.files import atomic_open
 from unheard.model.speech_llm import SpeechLLM
 
 log = logging.getLogger(__name__)
@@ -52,40 +48,6 @@ class DecodeSummary:
     failed: tuple[tuple[str, str], ...]  # (id, reason) of utterances whose audio did not load
     seconds: float  # wall-clock time of the run
     audio_seconds: float  # audio decoded by this run
-
-
-def load_decoder(
-    checkpoint: str | os.PathLike[str], device: str | torch.device = "cpu"
-) -> tuple[SpeechLLM, SpeechCollator, PreTrainedTokenizerBase]:
-    """Load a checkpoint with the collator of its test prompts.
-
-    The prompts come from the checkpoint's metadata when training stored them there
-    (``extra["prompts"]``: task → template), else the defaults of `Prompts` — those naming the
-    spoken language when training did (``extra["name_source_language"]``).
-
-    Args:
-        checkpoint: a directory written by ``save_checkpoint``, or the hub id of one (see
-            `unheard.checkpoint.load_checkpoint`).
-        device: where to run.
-
-    Returns:
-        The model in eval mode, its collator and its tokenizer.
-
-    Raises:
-        FileNotFoundError: if the directory is not a checkpoint or the hub id cannot be fetched.
-        ValueError: if its prompts or parameters are invalid.
-    """
-    model, config, extra = load_checkpoint(checkpoint, device=device)
-    prompts = Prompts(dict(extra["prompts"])) if extra.get("prompts") else None  # the defaults
-    tokenizer = load_tokenizer(config)
-    collator = SpeechCollator(
-        tokenizer,
-        feature_extractor_for(model.encoder.model.config),
-        model.is_encoder_decoder,
-        prompts=prompts,
-        name_source_language=bool(extra.get("name_source_language", False)),
-    )
-    return model, collator, tokenizer
 
 
 def hypothesis_fields(
@@ -230,15 +192,8 @@ def _put_in_manifest_order(out: Path, order: Sequence[tuple[str, str]]) -> None:
     ours = sorted((r for r in records if r.key in rank), key=lambda r: rank[r.key])
     if [*others, *ours] == records:
         return
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            append_hypotheses(file, [*others, *ours])
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(out) as file:
+        append_hypotheses(file, [*others, *ours])
 
 
 def summary_line(summary: DecodeSummary, out: str | os.PathLike[str]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from unheard.data.prompts import Prompts
 from unheard.decoding.hypotheses import Hypothesis, read_hypotheses
+from unheard.files import write_atomic
 
 
 def read_hypothesis_files(paths: Sequence[str | os.PathLike[str]]) -> list[Hypothesis]:
@@ -97,7 +98,8 @@ def evaluate_files(
         "compare_with": compared,
         "layer_weights": weights,
     }
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    # metrics.json is what scripts read: whole or not at all
+    write_atomic(folder / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
     confusion = plot_language_confusion(evaluation.confusion, folder / "language_confusion.png")
     plots = {"confusion": confusion.name}
     scores = plot_scores_by_language(evaluation.metrics, folder / "scores_by_language.png")
@@ -106,7 +108,7 @@ def evaluate_files(
     if weights is not None:
         plots["layers"] = plot_layer_weights(weights, folder / "layer_weights.png").name
     report = render_report(evaluation, names, plots, weights, compared)
-    (folder / "report.md").write_text(report, encoding="utf-8")
+    write_atomic(folder / "report.md", report)
     if verbose:
         overall = evaluation.metrics["overall"]
         shown = ", ".join(

@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from unheard.checkpoint import CONFIG_NAME, WEIGHTS_NAME, read_checkpoint_config
+from unheard.files import atomic_directory
 from unheard.hub.checkpoints import checkpoint_folder, is_hub_id
 from unheard.hub.packaged import OFFLINE_SCHEME, packaged_model
 from unheard.publish.model_card import CardFacts, model_card
@@ -137,10 +137,8 @@ def export_checkpoint(
         if out.resolve() in (inside.resolve(), *inside.resolve().parents):
             raise ValueError(f"--out {out} holds {inside}, which the export reads: choose another")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    tmp.chmod(0o755)  # mkdtemp's folder is private; the export is not
-    try:
+    # an existing --out is empty, or overwriting it was asked for (`_check_target`)
+    with atomic_directory(out, replace=True) as tmp:
         shutil.copyfile(weights, tmp / WEIGHTS_NAME)
         for key, (_, local) in names.items():
             if local is not None:
@@ -168,12 +166,6 @@ def export_checkpoint(
             details=_details(meta),
         )
         (tmp / CARD_NAME).write_text(model_card(facts, scores), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)  # empty, or overwrite was asked for
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return Export(
         folder=out,
         files=tuple(sorted(p.name for p in out.iterdir())),

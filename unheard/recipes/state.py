@@ -10,11 +10,9 @@ written under a temporary name and renamed, so a directory named ``step-<N>`` is
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from unheard.checkpoint import (
     write_checkpoint,
 )
 from unheard.config import ModelConfig
+from unheard.files import atomic_directory, remove_leftovers
 from unheard.model.speech_llm import SpeechLLM
 
 STATE_TENSORS = "training_state.safetensors"
@@ -91,9 +90,7 @@ def save_training_checkpoint(
     Returns:
         The directory.
     """
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".tmp-{directory.name}-"))
-    try:
+    with atomic_directory(directory) as tmp:
         write_checkpoint(trained.weights, config, tmp, extra=extra)
         tensors, meta = dict(trained.optimizer), dict(trained.optimizer_meta)
         rng_tensors, rng_meta = _flatten_rng(rng if rng is not None else [capture_rng()])
@@ -101,10 +98,6 @@ def save_training_checkpoint(
         meta.update(scheduler=scheduler.state_dict(), state=state, rng=rng_meta)
         save_file(tensors, str(tmp / STATE_TENSORS))
         (tmp / STATE_JSON).write_text(json.dumps(meta))
-        os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return directory
 
 
@@ -214,16 +207,9 @@ def prune(root: Path, keep_last: int, protect: set[Path]) -> None:
     for _, path in step_checkpoints(root)[:-keep_last]:
         if path.resolve() not in {p.resolve() for p in protect}:
             shutil.rmtree(path, ignore_errors=True)
-    for p in root.glob(".tmp-*"):
+    for p in root.glob(".tmp-*"):  # left by unheard before `unheard.files`
         shutil.rmtree(p, ignore_errors=True)
-
-
-def write_json_atomic(path: Path, value: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(value, f, indent=2)
-    os.replace(tmp, path)
+    remove_leftovers(root)
 
 
 def optimizer_to_flat(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:

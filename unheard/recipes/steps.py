@@ -13,6 +13,7 @@ from accelerate.utils import broadcast_object_list, gather_object
 from unheard.checkpoint import WEIGHTS_NAME, load_trained, trained_state_dict
 from unheard.data.batch import Batch
 from unheard.data.loading import AudioLimits
+from unheard.files import write_json_atomic
 from unheard.model.speech_llm import SpeechLLM
 from unheard.plan import out_of_memory_advice, shape_of
 from unheard.recipes.fsdp import clip_grad_norm
@@ -23,7 +24,6 @@ from unheard.recipes.state import (
     load_training_state,
     prune,
     save_training_checkpoint,
-    write_json_atomic,
 )
 from unheard.recipes.validate import validate
 
@@ -171,7 +171,9 @@ def validate_and_keep_best(run: Run) -> None:
     if run.best is not None and run.best["step"] == run.step:
         save(run)  # the best checkpoint must exist on disk
         if run.accelerator.is_main_process:
-            write_json_atomic(run.checkpoints / "best.json", {**run.best, **(metrics or {})})
+            write_json_atomic(
+                run.checkpoints / "best.json", {**run.best, **(metrics or {})}, indent=2
+            )
 
 
 def save(run: Run) -> None:

@@ -26,6 +26,7 @@ from unheard.data.dataset import MixingWeights, make_loader, set_epoch
 from unheard.data.features import feature_extractor_for
 from unheard.data.loading import SkipLog
 from unheard.device import select_device, warn_slow_precision
+from unheard.files import write_json_atomic
 from unheard.model.encoder_cache import attach_encoder_cache
 from unheard.model.speech_llm import SpeechLLM
 from unheard.recipes.fsdp import fsdp_options, hidden_from_accelerate, shard
@@ -35,7 +36,6 @@ from unheard.recipes.run_data import RunData, load_run_data
 from unheard.recipes.state import (
     resolve_init,
     step_checkpoints,
-    write_json_atomic,
 )
 from unheard.recipes.steps import (
     Window,
@@ -208,7 +208,7 @@ def cleanup(run: Run) -> dict[str, Any]:
             "hit_rate": round(cache.stats.hit_rate, 4),
         }
     if run.accelerator.is_main_process:
-        write_json_atomic(Path(run.config.run.output_dir) / "summary.json", summary)
+        write_json_atomic(Path(run.config.run.output_dir) / "summary.json", summary, indent=2)
     run.logger.close()
     # every rank tears the process group down together: a rank that destroyed it while another
     # was still writing the summary may die at exit (seen once: SIGABRT in rank 1 under gloo)

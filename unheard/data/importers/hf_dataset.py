@@ -30,7 +30,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -49,6 +48,7 @@ from unheard.data.importers.recipe import (
     write_split,
 )
 from unheard.data.manifest import Utterance
+from unheard.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +77,7 @@ def _store(data: bytes, path: Path) -> None:
     """Write a file once: one of the same size is kept; a new one appears whole or not at all."""
     if path.is_file() and path.stat().st_size == len(data):
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-        umask = os.umask(0)  # mkstemp makes the file private; give it the usual permissions
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def _wav(array: object, rate: object) -> bytes:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -48,6 +47,7 @@ from unheard.data.extras import require
 from unheard.data.importers.languages import LanguageSelection, language_code
 from unheard.data.importers.recipe import Skips, check_found, split_name, write_split
 from unheard.data.manifest import Utterance
+from unheard.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -214,23 +214,14 @@ def _extract(source: Path, positions: tuple[int, ...], target: Path) -> None:
     """Write some channels of a file, averaged, as FLAC: once (again if the source is newer)."""
     if target.is_file() and target.stat().st_mtime_ns >= source.stat().st_mtime_ns:
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(descriptor)
-    try:
-        with soundfile.SoundFile(source) as audio:
-            subtype = "PCM_16" if audio.subtype == "PCM_16" else "PCM_24"
-            with soundfile.SoundFile(
-                temporary, "w", audio.samplerate, 1, subtype=subtype, format="FLAC"
-            ) as out:
-                for block in audio.blocks(blocksize=1 << 16, always_2d=True, dtype="float32"):
-                    # (frames, channels) → (frames,), the chosen channels averaged
-                    out.write(block[:, list(positions)].mean(axis=1, dtype=np.float32))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as temporary, soundfile.SoundFile(source) as audio:
+        subtype = "PCM_16" if audio.subtype == "PCM_16" else "PCM_24"
+        with soundfile.SoundFile(
+            temporary, "w", audio.samplerate, 1, subtype=subtype, format="FLAC"
+        ) as out:
+            for block in audio.blocks(blocksize=1 << 16, always_2d=True, dtype="float32"):
+                # (frames, channels) → (frames,), the chosen channels averaged
+                out.write(block[:, list(positions)].mean(axis=1, dtype=np.float32))
 
 
 def _build(records: list[_Supervision], audio_dir: Path, skips: Skips) -> Iterable[Utterance]:

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +35,7 @@ from pathlib import Path
 from unheard.data.audio import AudioInfo, audio_info
 from unheard.data.importers.languages import LanguageSelection
 from unheard.data.manifest import Utterance, write_manifest
+from unheard.files import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -147,18 +147,7 @@ def _is_current(manifest: Path, inputs: Sequence[Path], options: Mapping[str, ob
 
 def _write_stamp(manifest: Path, stamp: dict) -> None:
     """Write the stamp atomically, after the manifest: a killed run leaves no stamp, so reruns."""
-    target = _stamp_path(manifest)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(stamp, file, sort_keys=True)
-        umask = os.umask(0)  # mkstemp makes the file private; give it the usual permissions
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_json_atomic(_stamp_path(manifest), stamp, sort_keys=True)
 
 
 def write_split(

@@ -38,11 +38,11 @@ from unheard.data.synth.languages import DEFAULT_LANGUAGES, KINDS, language_spec
 from unheard.data.synth.parallel_text import (
     ParallelText,
     parallel_text_path,
-    write_atomic,
     write_parallel_text,
 )
 from unheard.data.synth.selection import SPLITS, TRANSLATION_LANGUAGE, Rendered, select_items
 from unheard.data.synth.voices import VoiceSettings, draw_voice, utterance_rng
+from unheard.files import atomic_path, write_atomic
 
 CORPUS = "unheard-synth"
 SAMPLE_RATE = 16000
@@ -280,11 +280,9 @@ def _speak(job: _Job) -> tuple[int, bool]:
     if job.snr_db is not None:
         rng = np.random.default_rng(int(job.digest, 16))
         waveform = np.clip(add_noise(waveform, job.snr_db, rng), -1.0, 1.0)
-    job.wav.parent.mkdir(parents=True, exist_ok=True)
-    # A temporary name first: a killed run must not leave a cut file that a rerun would keep.
-    partial = job.wav.with_name(f".{job.wav.name}.{os.getpid()}.tmp")
-    soundfile.write(partial, waveform, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(partial, job.wav)
+    # a killed run must not leave a cut file that a rerun would keep
+    with atomic_path(job.wav) as partial:
+        soundfile.write(partial, waveform, SAMPLE_RATE, subtype="PCM_16", format="WAV")
     return len(waveform), True
 
 

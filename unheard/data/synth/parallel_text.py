@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from unheard.files import write_atomic
 
 
 @dataclass(frozen=True)
@@ -73,19 +74,3 @@ def read_parallel_text(path: str | os.PathLike[str]) -> list[ParallelText]:
             except ValueError as e:
                 raise ValueError(f"{path}:{number}: {e}") from e
     return rows
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file through a temporary name in its folder, so no reader sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
