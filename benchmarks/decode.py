@@ -30,12 +30,11 @@ from transformers import AutoModel, AutoModelForSeq2SeqLM
 from transformers.utils import logging as hf_logging
 
 from unheard.build import build_speech_llm, load_tokenizer
-from unheard.config import ModelConfig
+from unheard.config import LoraOptions, ModelConfig
 from unheard.data.collate import SpeechCollator
 from unheard.data.espeak import make_number_corpus
 from unheard.data.features import SAMPLE_RATE, feature_extractor_for
 from unheard.decoding.decode import DecodeOptions, decode
-from unheard.model.lora import LoraOptions
 from unheard.recipes.slice import load_examples
 from unheard.tiny import encoder_config, llm_config, perturb_trained, train_tokenizer
 

@@ -12,11 +12,32 @@ from typing import Any, TypeVar
 
 import yaml
 
-from unheard.model.lora import LoraOptions
-
 T = TypeVar("T")
 
 DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class LoraOptions:
+    """LoRA settings. The paper's: rank 16 on q and v of every attention."""
+
+    enabled: bool = True  # False trains no LoRA (stage 1, or the no-LoRA ablation)
+    r: int = 16  # rank
+    alpha: int = 32  # scaling numerator: the update is (alpha / r) * B @ A
+    dropout: float = 0.05  # dropout on the LoRA input
+    # module-name suffixes to adapt; None takes peft's default for the model type, which is q and
+    # v of every attention (encoder self-, decoder self- and cross-attention): ("q", "v") for
+    # T5/mT5, ("q_proj", "v_proj") for Llama, Qwen2 and Gemma 3. ("all-linear",): every linear
+    # layer but the output head (peft's shorthand, as QLoRA), attention and feed-forward alike
+    target_modules: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.r < 1:
+            raise ValueError(f"lora.r must be >= 1, got {self.r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"lora.dropout must be in [0, 1), got {self.dropout}")
+        if self.target_modules is not None and not self.target_modules:
+            raise ValueError("lora.target_modules is empty; use null for the model's default")
 
 
 @dataclass(frozen=True)

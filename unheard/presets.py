@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from unheard.config import ModelConfig
-from unheard.model.lora import LoraOptions
+from unheard.config import LoraOptions, ModelConfig
 
 # facebook/w2v-bert-2.0: the public 600M Conformer (24 layers, 1024-dim), 160-dim stacked fbank
 # input at 20 ms frames. Wav2Vec2BertConfig's defaults are its shapes.

@@ -31,8 +31,7 @@ from transformers import (
 )
 
 from unheard.cache import build_once, cache_root
-from unheard.config import ModelConfig
-from unheard.model.lora import LoraOptions
+from unheard.config import LoraOptions, ModelConfig
 
 ENCODERS = ("whisper", "w2v-bert", "wav2vec2", "hubert")
 LLMS = ("mt5", "t5", "qwen2", "llama", "gemma3")

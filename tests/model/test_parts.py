@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from unheard.build import build_speech_llm
+from unheard.config import LoraOptions
 from unheard.model.adapter import ConvAdapter
 from unheard.model.layer_mix import LayerWeightedSum
-from unheard.model.lora import LoraOptions
 from unheard.plan import count_parameters
 from unheard.presets import PRESETS
 

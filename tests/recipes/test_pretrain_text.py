@@ -10,8 +10,7 @@ import pytest
 from num2words import num2words
 
 from unheard.build import build_speech_llm, load_tokenizer
-from unheard.config import ModelConfig
-from unheard.model.lora import LoraOptions
+from unheard.config import LoraOptions, ModelConfig
 from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text, span_corrupt
 
 
@@ -236,11 +235,10 @@ def test_the_speech_llm_text_path_answers_as_its_llm_does_alone(instruction_tune
     from transformers import AutoTokenizer, MT5ForConditionalGeneration
 
     from unheard.benchmark.text_probe import text_probe
-    from unheard.checkpoint import save_checkpoint
+    from unheard.checkpoint import load_decoder, save_checkpoint
     from unheard.data.collate import TextExample, token_ids
     from unheard.data.prompts import Prompts
     from unheard.decoding.decode import decode_text
-    from unheard.decoding.decode_manifest import load_decoder
     from unheard.recipes.text_tasks import Instructions, pad_pairs
 
     root = instruction_tuned[0]
