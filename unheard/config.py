@@ -67,51 +67,98 @@ class ModelConfig:
     dtype: str = "float32"  # dtype of the frozen encoder and LLM weights
 
     def __post_init__(self) -> None:
-        if not self.encoder or not self.llm:
-            raise ValueError("model.encoder and model.llm must name a hub id or a local path")
+        for name in ("encoder", "llm"):
+            if not getattr(self, name):
+                raise ValueError(
+                    f"model.{name} must name a hub id or a local path, got {getattr(self, name)!r}"
+                )
         if self.dtype not in DTYPES:
             raise ValueError(f"model.dtype must be one of {DTYPES}, got {self.dtype!r}")
         if self.adapter_stride is not None and self.adapter_stride < 1:
-            raise ValueError(f"model.adapter_stride must be >= 1, got {self.adapter_stride}")
+            raise ValueError(
+                f"model.adapter_stride must be >= 1 or null (80 ms frames), got "
+                f"{self.adapter_stride}"
+            )
+        if self.adapter_kernel < 1:
+            raise ValueError(f"model.adapter_kernel must be >= 1, got {self.adapter_kernel}")
 
 
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build a (nested) frozen dataclass from a plain dict, rejecting unknown keys.
+def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
+    """Build a (nested) frozen dataclass from a plain dict, rejecting unknown keys and values of
+    the wrong type.
 
     Args:
         cls: the dataclass type.
         data: its fields; nested dataclasses as dicts, tuples as lists.
+        prefix: the dotted path of ``data`` in the whole config (``"run."``), for messages.
 
     Returns:
         The dataclass instance (its ``__post_init__`` validates values).
 
     Raises:
-        ValueError: on an unknown key, naming it and the known ones.
+        ValueError: on an unknown key, naming it and the known ones; on a value of the wrong
+            type (``run.max_steps=ten``, or a bare string where a list is expected), naming the
+            key, the value and the type expected.
     """
     if not isinstance(data, dict):
-        raise ValueError(f"{cls.__name__} expects a mapping, got {type(data).__name__}")
+        where = f"{prefix.rstrip('.')} " if prefix else ""
+        raise ValueError(
+            f"{where}({cls.__name__}) expects a mapping of its keys, got {type(data).__name__} "
+            f"{_short(data)}"
+        )
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
+        where = f" in {prefix.rstrip('.')}" if prefix else ""
         raise ValueError(
-            f"unknown {cls.__name__} key(s) {unknown}; known keys: {', '.join(sorted(names))}"
+            f"unknown {cls.__name__} key(s) {unknown}{where}; known keys: "
+            f"{', '.join(sorted(names))}"
         )
-    return cls(**{k: _coerce(hints[k], v) for k, v in data.items()})
+    return cls(**{k: _coerce(hints[k], v, prefix + k) for k, v in data.items()})
 
 
-def _coerce(hint: Any, value: Any) -> Any:
+# Scalar types checked on the way in: a wrong type would otherwise reach __post_init__ as a
+# TypeError ("'<' not supported between 'str' and 'int'") that names neither key nor value.
+_SCALARS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _coerce(hint: Any, value: Any, name: str) -> Any:
     if value is None:
         return None
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _coerce(args[0], value) if len(args) == 1 else value
+        return _coerce(args[0], value, name) if len(args) == 1 else value
     if dataclasses.is_dataclass(hint):
-        return value if isinstance(value, hint) else from_dict(hint, value)
+        return value if isinstance(value, hint) else from_dict(hint, value, f"{name}.")
     if origin is tuple:
+        # a bare string is a sequence of letters: train=a.jsonl would read files "a", ".", ...
+        if isinstance(value, str | bytes | dict) or not isinstance(value, list | tuple):
+            raise ValueError(f"{name} must be a list, e.g. {name}=[{value}], got {_short(value)}")
         return tuple(value)
+    if hint in _SCALARS:
+        return _scalar(hint, value, name)
     return value
+
+
+def _scalar(hint: type, value: Any, name: str) -> Any:
+    # YAML gives ints for floats written without a dot (lr: 1) and floats for ints written with
+    # an exponent (warmup_steps=1E2): both are what the user meant
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if hint is str and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # run.output_dir=2024 is a folder name, not a number
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    raise ValueError(f"{name} must be {_SCALARS[hint]}, got {_short(value)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def to_dict(config: Any) -> dict[str, Any]:

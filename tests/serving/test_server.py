@@ -113,6 +113,7 @@ def test_bad_requests_get_4xx_with_a_message_and_the_server_goes_on(
     url, _ = server
     endpoint = url + "/v1/audio/transcriptions"
     mp3 = audio["long.mp3"].read_bytes()
+    wav = audio["short.wav"].read_bytes()
     convert(audio["long.wav"], tmp_path / "twelve.mp3", "-af", "apad=pad_dur=5")  # 12 s
     cases = {
         "no file": ({"data": {"model": "x"}}, 400, "no file"),
@@ -126,12 +127,23 @@ def test_bad_requests_get_4xx_with_a_message_and_the_server_goes_on(
         "unknown format": ({"files": {"file": ("a.mp3", mp3)}, "data": {"response_format": "xml"}}, 400, "unknown response_format 'xml'"),
         "bad temperature": ({"files": {"file": ("a.mp3", mp3)}, "data": {"temperature": "hot"}}, 400, "temperature"),
         "bad language": ({"files": {"file": ("a.mp3", mp3)}, "data": {"language": "../../etc"}}, 400, "language code"),
+        "unknown language": ({"files": {"file": ("a.mp3", mp3)}, "data": {"language": "xx"}}, 400, "language 'xx' names no known language ('xx'); give an ISO 639-1 code"),
+        "unknown language, region": ({"files": {"file": ("a.mp3", mp3)}, "data": {"language": "zz-notalang"}}, 400, "language 'zz-notalang' names no known language ('zz')"),
+        # libsndfile reads a WAV cut short without a word: its RIFF header still says 1.89 s
+        "wav cut to a third": ({"files": {"file": ("a.wav", wav[: len(wav) // 3])}}, 400, "cannot use the file 'a.wav': it is truncated or damaged: its header says 1.89 s, but only 0.63 s"),
         "json body": ({"json": {"file": "a.mp3"}}, 400, "no file"),
     }  # fmt: skip
     for name, (request, status, message) in cases.items():
         response = http.post(endpoint, timeout=60, **request)
         assert response.status_code == status, (name, response.text)
         assert message in response.json()["error"]["message"], (name, response.text)
+
+    translations = url + "/v1/audio/translations"
+    unknown_target = http.post(translations, files={"file": ("a.wav", wav)}, data={"to": "xx"})
+    assert unknown_target.status_code == 400, unknown_target.text
+    assert "to 'xx' names no known language" in unknown_target.json()["error"]["message"]
+    known = http.post(endpoint, files={"file": ("a.wav", wav)}, data={"language": "es-ES"})
+    assert known.status_code == 200, known.text  # a region after a known language is fine
 
     # a body without Content-Length is counted as it streams in
     head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n'

@@ -4,6 +4,7 @@ read the answers on the page."""
 
 from __future__ import annotations
 
+import base64
 import shutil
 
 import pytest
@@ -40,6 +41,17 @@ def page(stt):
             driver.quit()
 
 
+# the page's recorded Blob as base64 (execute_async_script's last argument is its callback)
+RECORDED_BYTES = """
+const done = arguments[arguments.length - 1];
+recorded.arrayBuffer().then((buffer) => {
+  let text = "";
+  for (const byte of new Uint8Array(buffer)) text += String.fromCharCode(byte);
+  done(btoa(text));
+});
+"""
+
+
 def _send(driver) -> str:
     # click Send, wait for the status line to settle, return it
     driver.find_element(By.ID, "submit").click()
@@ -66,7 +78,8 @@ def test_upload_a_clip_and_read_the_answers(page, stt, audio):
     assert expected.segments[-1].text in page.find_element(By.ID, "result").text
 
 
-def test_record_from_the_microphone_and_errors_on_the_page(page, tmp_path):
+def test_record_from_the_microphone_and_errors_on_the_page(page, stt, tmp_path):
+    page.find_element(By.CSS_SELECTOR, "input[value=transcriptions]").click()
     Select(page.find_element(By.ID, "format")).select_by_visible_text("text")
     page.find_element(By.ID, "record").click()
     WebDriverWait(page, 10).until(lambda d: d.find_element(By.ID, "recording").text == "recording…")
@@ -77,6 +90,11 @@ def test_record_from_the_microphone_and_errors_on_the_page(page, tmp_path):
     )
     # the WebM/Opus recording is decoded by the ffmpeg fallback
     assert _send(page).startswith("done in")
+    # the page shows what the Python API writes for the very bytes the page recorded and sent
+    recording = base64.b64decode(page.execute_async_script(RECORDED_BYTES))
+    assert recording[:4] == b"\x1a\x45\xdf\xa3"  # an EBML (WebM) header: a real recording
+    expected = stt.transcribe(recording).text
+    assert expected and page.find_element(By.ID, "result").text == expected
 
     (tmp_path / "notes.wav").write_text("not audio")
     page.find_element(By.ID, "file").send_keys(str(tmp_path / "notes.wav"))

@@ -91,6 +91,40 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
     return AudioInfo(info.frames / info.samplerate, int(info.samplerate))
 
 
+def wav_declared_duration_s(path: str | os.PathLike[str]) -> float | None:
+    """The duration a WAV file's header declares: its ``data`` chunk's stated size, whether or
+    not that many bytes follow.
+
+    libsndfile (and so `audio_info`) trusts the file's length over the header and reads a WAV cut
+    short without a word; comparing this with what decodes tells a truncated upload.
+
+    Args:
+        path: any file.
+
+    Returns:
+        Seconds, or None when the file is not a RIFF/WAVE file, or its header leaves the size
+        open (0 or 0xFFFFFFFF, as a stream writer that cannot seek back leaves it), or is too
+        damaged to say.
+    """
+    with open(path, "rb") as file:
+        if file.read(4) != b"RIFF" or not file.read(4) or file.read(4) != b"WAVE":
+            return None
+        byte_rate = None
+        while len(header := file.read(8)) == 8:  # chunks: 4-byte id, little-endian u32 size
+            chunk, size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk == b"fmt " and size >= 16:
+                fmt = file.read(16)  # format, channels, sample rate, byte rate, block align, bits
+                byte_rate = int.from_bytes(fmt[8:12], "little")
+                file.seek(size - 16 + size % 2, os.SEEK_CUR)
+            elif chunk == b"data":
+                if byte_rate is None or byte_rate == 0 or size in (0, 0xFFFFFFFF):
+                    return None
+                return size / byte_rate
+            else:
+                file.seek(size + size % 2, os.SEEK_CUR)  # chunks are padded to an even size
+    return None
+
+
 def _ffprobe_info(path: Path, libsndfile_error: Exception) -> AudioInfo:
     """Duration and rate of the first audio stream, as ffprobe reports them."""
     program = _ffmpeg_tool("ffprobe", path, libsndfile_error)

@@ -220,7 +220,7 @@ def make_loader(
         # its own generator: each new iterator (every epoch, and once after a resume) draws a
         # worker seed, which from the global generator would shift dropout's random numbers and
         # make a resumed run differ from an uninterrupted one
-        generator=torch.Generator().manual_seed(sampler.options.seed),
+        generator=torch.Generator().manual_seed(sampler.seed),
     )
     return loader, sampler
 

@@ -22,15 +22,20 @@ class SamplerOptions:
     num_buckets: int = 30  # equal-count duration buckets; more buckets, less padding
     max_batch_size: int | None = None  # optional cap on items per batch
     shuffle: bool = True  # shuffle within buckets and the order of batches
-    seed: int = 0  # with the epoch, fixes every batch
+    # with the epoch, fixes every batch; None: 0, or in a training run the run's seed
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_duration_s <= 0:
-            raise ValueError(f"max_duration_s must be positive, got {self.max_duration_s}")
+            raise ValueError(f"sampler.max_duration_s must be positive, got {self.max_duration_s}")
         if self.num_buckets < 1:
-            raise ValueError(f"num_buckets must be >= 1, got {self.num_buckets}")
+            raise ValueError(f"sampler.num_buckets must be >= 1, got {self.num_buckets}")
         if self.max_batch_size is not None and self.max_batch_size < 1:
-            raise ValueError(f"max_batch_size must be >= 1, got {self.max_batch_size}")
+            raise ValueError(
+                f"sampler.max_batch_size must be >= 1 or null (no cap), got {self.max_batch_size}"
+            )
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise ValueError(f"sampler.seed must be in [0, 2**32) or null, got {self.seed}")
 
 
 class DurationBucketSampler:
@@ -75,6 +80,7 @@ class DurationBucketSampler:
         self.epoch_size = epoch_size
         self.durations = np.asarray(durations, dtype=np.float64)
         self.options = options or SamplerOptions()
+        self.seed = 0 if self.options.seed is None else self.options.seed
         self.groups = None if groups is None else np.asarray(groups)
         self.group_weights = None if group_weights is None else np.asarray(group_weights, float)
         if self.group_weights is not None and (self.group_weights < 0).any():
@@ -98,7 +104,7 @@ class DurationBucketSampler:
                 the sampler's, is the truth). Defaults to the sampler's own count.
         """
         done = self.batches_done if batches_done is None else batches_done
-        return {"epoch": self.epoch, "batches_done": done, "seed": self.options.seed}
+        return {"epoch": self.epoch, "batches_done": done, "seed": self.seed}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Resume at a position from `state_dict`.
@@ -106,10 +112,8 @@ class DurationBucketSampler:
         Raises:
             ValueError: if the state was saved with another seed.
         """
-        if state["seed"] != self.options.seed:
-            raise ValueError(
-                f"sampler state has seed {state['seed']}, options have {self.options.seed}"
-            )
+        if state["seed"] != self.seed:
+            raise ValueError(f"sampler state has seed {state['seed']}, options have {self.seed}")
         self.epoch = state["epoch"]
         self.batches_done = state["batches_done"]
 
@@ -125,7 +129,7 @@ class DurationBucketSampler:
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """This rank's batches of an epoch: a pure function of (seed, epoch, rank)."""
-        rng = np.random.default_rng([self.options.seed, epoch])
+        rng = np.random.default_rng([self.seed, epoch])
         indices = self._draw(rng)
         batches = self._batches(indices, rng)
         if self.options.shuffle:

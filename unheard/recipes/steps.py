@@ -228,7 +228,16 @@ def resume(run: Run, directory: Path) -> None:
 
 
 def init_from(model: SpeechLLM, directory: Path) -> None:
-    """Start from an earlier stage's checkpoint (``run.init_from``)."""
+    """Start from an earlier stage's checkpoint (``run.init_from``).
+
+    Args:
+        model: the run's model, not yet sharded.
+        directory: the checkpoint (`resolve_init`).
+
+    Raises:
+        ValueError: if the checkpoint holds a parameter this model does not train, or one of
+            another shape (naming it and both shapes); nothing is copied then.
+    """
     # stage 2 from stage 1: the stage-1 checkpoint holds the layer mix and adapter; LoRA is new
     from safetensors.torch import load_file
 
@@ -237,6 +246,13 @@ def init_from(model: SpeechLLM, directory: Path) -> None:
     unknown = sorted(set(tensors) - set(own))
     if unknown:
         raise ValueError(f"{directory}: parameters not in this model: {unknown[:5]}")
+    # copy_ broadcasts: a (1,) layer mix from a shallower encoder would fill every layer's weight
+    for name, value in tensors.items():
+        if value.shape != own[name].shape:
+            raise ValueError(
+                f"run.init_from {directory}: {name} has shape {tuple(value.shape)}, this model's "
+                f"has {tuple(own[name].shape)} (another encoder, LLM or adapter setting?)"
+            )
     with torch.no_grad():
         for name, value in tensors.items():
             own[name].copy_(value)

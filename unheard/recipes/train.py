@@ -106,7 +106,7 @@ def setup(config: TrainConfig) -> Run:
     loader, sampler = make_loader(
         data.dataset,
         collator,
-        replace(data_cfg.sampler, seed=run_cfg.seed),  # one seed for the whole run
+        config.sampler,  # data.sampler.seed if set, else run.seed
         MixingWeights(**data_cfg.mixing),
         data_cfg.num_workers,
         world_size=accelerator.num_processes,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,8 @@ from unheard.data.augment import Augmentation
 from unheard.data.sampler import SamplerOptions
 
 STAGES = (1, 2)
+# short override keys: DESIGN's command-line contract names `unheard train CONFIG output_dir=DIR`
+OVERRIDE_ALIASES = {"output_dir": "run.output_dir"}
 PRECISIONS = ("no", "bf16", "fp16")
 SCHEDULES = ("cosine", "linear", "constant")
 # the experiment trackers accelerate drives (its LoggerType, less "all"; a test keeps them equal)
@@ -49,27 +51,35 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if not self.train and not self.text:
-            raise ValueError("data.train (manifests) or data.text (text files) must name a file")
+            raise ValueError(
+                "data.train (manifests) or data.text (text files) must name a file; both are empty"
+            )
         bad_text = set(self.text_tasks) - {"translate", "denoise"}
         if self.text and (bad_text or not self.text_tasks):
             raise ValueError(
                 f"data.text_tasks must be a non-empty subset of translate, denoise; got "
-                f"{self.text_tasks}"
+                f"{list(self.text_tasks)}"
             )
-        if not 0 <= self.text_weight < 1 or not 0 <= self.text_noise < 1:
-            raise ValueError(
-                f"data.text_weight and text_noise must be in [0, 1), got {self.text_weight} and "
-                f"{self.text_noise}"
-            )
+        for name in ("text_weight", "text_noise"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"data.{name} must be in [0, 1), got {getattr(self, name)}")
         if self.text_seconds_per_token <= 0:
             raise ValueError(
-                f"data.text_seconds_per_token must be > 0: {self.text_seconds_per_token}"
+                f"data.text_seconds_per_token must be > 0, got {self.text_seconds_per_token}"
             )
         bad = set(self.tasks) - {"asr", "st"}
         if bad or not self.tasks:
-            raise ValueError(f"data.tasks must be a non-empty subset of asr, st; got {self.tasks}")
-        if unknown := set(self.mixing) - {"corpus", "task", "language"}:
-            raise ValueError(f"data.mixing keys must be corpus/task/language, got {unknown}")
+            raise ValueError(
+                f"data.tasks must be a non-empty subset of asr, st; got {list(self.tasks)}"
+            )
+        if unknown := sorted(set(self.mixing) - {"corpus", "task", "language"}):
+            raise ValueError(f"data.mixing keys must be corpus, task or language; got {unknown}")
+        if self.max_utterance_s <= 0:
+            raise ValueError(f"data.max_utterance_s must be > 0, got {self.max_utterance_s}")
+        if self.num_workers < 0:
+            raise ValueError(
+                f"data.num_workers must be >= 0 (0: no workers), got {self.num_workers}"
+            )
 
     @property
     def augmentation(self) -> Augmentation:
@@ -95,8 +105,17 @@ class OptimConfig:
             raise ValueError(f"optim.lr must be positive, got {self.lr}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"optim.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.grad_accumulation < 1 or self.warmup_steps < 0:
-            raise ValueError("optim.grad_accumulation must be >= 1 and warmup_steps >= 0")
+        if self.grad_accumulation < 1:
+            raise ValueError(f"optim.grad_accumulation must be >= 1, got {self.grad_accumulation}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"optim.warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            raise ValueError(
+                f"optim.weight_decay and optim.grad_clip must be >= 0 (grad_clip 0: off), got "
+                f"{self.weight_decay} and {self.grad_clip}"
+            )
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"optim.label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
 
 @dataclass(frozen=True)
@@ -132,9 +151,24 @@ class RunConfig:
         if self.stage not in STAGES:
             raise ValueError(f"run.stage must be 1 or 2, got {self.stage}")
         if self.mixed_precision not in PRECISIONS:
-            raise ValueError(f"run.mixed_precision must be one of {PRECISIONS}")
-        if self.max_steps < 1 or self.save_every < 1 or self.keep_last < 1:
-            raise ValueError("run.max_steps, save_every and keep_last must be >= 1")
+            raise ValueError(
+                f"run.mixed_precision must be one of {PRECISIONS}, got {self.mixed_precision!r}"
+            )
+        # log_every=0 divided by zero at the first step; "only at the end" is validate_every=0's
+        # meaning, but a run that logs nothing until it ends is rarely meant: refuse it here
+        for name in ("max_steps", "save_every", "keep_last", "log_every", "max_bad_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"run.{name} must be >= 1, got {getattr(self, name)}")
+        if self.validate_every < 0:
+            raise ValueError(
+                f"run.validate_every must be >= 0 (0: only at the end), got {self.validate_every}"
+            )
+        if self.validate_utterances < 1:
+            raise ValueError(
+                f"run.validate_utterances must be >= 1, got {self.validate_utterances}"
+            )
+        if not 0 <= self.seed < 2**32:  # numpy's seed range (accelerate's set_seed seeds it)
+            raise ValueError(f"run.seed must be in [0, 2**32), got {self.seed}")
         if ":" in self.device:
             raise ValueError(
                 f"run.device names a device type (auto, cpu, cuda, ...), not one device: got "
@@ -147,7 +181,10 @@ class RunConfig:
                 f"or [] for none"
             )
         if not self.project_name:
-            raise ValueError("run.project_name must not be empty (it names the trackers' project)")
+            raise ValueError(
+                f"run.project_name must not be empty (it names the trackers' project), got "
+                f"{self.project_name!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -164,13 +201,24 @@ class TrainConfig:
         lora = self.run.stage == 2 and self.model.lora.enabled
         if self.data.text and not lora and not self.model.llm_trainable:
             raise ValueError(
-                "data.text trains LoRA, which stage 1 or model.lora.enabled=false turns off: use "
+                f"data.text trains LoRA, which run.stage={self.run.stage} with "
+                f"model.lora.enabled={str(self.model.lora.enabled).lower()} turns off: use "
                 "run.stage=2 with LoRA (a text-only stage is stage 2 with no data.train)"
             )
+
+    @property
+    def sampler(self) -> SamplerOptions:
+        """The batch sampler's options, its seed resolved: ``data.sampler.seed`` when the config
+        sets one (the batch order held fixed while ``run.seed`` varies the rest), else
+        ``run.seed`` (one seed for the whole run)."""
+        seed = self.run.seed if self.data.sampler.seed is None else self.data.sampler.seed
+        return replace(self.data.sampler, seed=seed)
 
 
 def load_train_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML training config, apply ``key=value`` overrides and validate it.
+
+    ``output_dir=DIR`` is ``run.output_dir=DIR`` (`OVERRIDE_ALIASES`).
 
     Relative manifest and model paths are resolved against the current directory, as a user
     typing them would expect.
@@ -184,7 +232,13 @@ def load_train_config(path: str | Path, overrides: list[str] | None = None) -> T
         if section not in raw:
             raise ValueError(f"{path}: the config needs a '{section}' section")
     raw["model"] = expand_preset(raw["model"])
-    return from_dict(TrainConfig, apply_overrides(raw, overrides or []))
+    return from_dict(TrainConfig, apply_overrides(raw, [_alias(o) for o in overrides or []]))
+
+
+def _alias(override: str) -> str:
+    """An override with a short key (`OVERRIDE_ALIASES`) written with its full key."""
+    key, sep, value = override.partition("=")
+    return f"{OVERRIDE_ALIASES[key]}{sep}{value}" if sep and key in OVERRIDE_ALIASES else override
 
 
 def expand_preset(model: Any) -> Any:

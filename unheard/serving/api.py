@@ -14,6 +14,7 @@ duration, with the checkpoint's test prompts.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -43,6 +44,8 @@ from unheard.serving.windows import WindowOptions, cut_windows, join_segments
 AudioSource = str | os.PathLike | bytes | np.ndarray  # what transcribe and translate take
 MIN_AUDIO_S = 0.1  # shorter clips hold no word, and some encoders need 35 ms for one frame
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*")
+# CLDR codes that name no language: undetermined, multiple, no linguistic content, uncoded
+_NOT_LANGUAGES = frozenset({"und", "mul", "zxx", "mis"})
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,39 @@ def encoder_window_s(collator: SpeechCollator) -> float | None:
     return None
 
 
+@functools.cache
+def _known_languages() -> frozenset[str]:
+    """CLDR's language codes (babel): ISO 639-1, and 639-3 where 639-1 has none (``yue``)."""
+    from babel import Locale
+
+    return frozenset(c for c in Locale("en").languages if "_" not in c) - _NOT_LANGUAGES
+
+
 def check_language(code: str, what: str) -> str:
-    """Return a language code such as ``en`` or ``pt_BR``, or raise a ValueError naming ``what``."""
+    """Check a language code: an ISO 639-1 code (639-3 where 639-1 has none) that CLDR knows,
+    optionally with a region or variant: ``en``, ``yue``, ``pt_BR``, ``zh-CN``.
+
+    Args:
+        code: the code a caller gave.
+        what: what the code is, for the message (``"language"``, ``"to"``).
+
+    Returns:
+        ``code``, unchanged.
+
+    Raises:
+        ValueError: naming ``what``, the code and what is accepted, for a malformed code or a
+            language no table knows (``xx``, ``zz-notalang``): the model would be prompted with a
+            language that does not exist and answer anyway.
+    """
+    accepted = (
+        "an ISO 639-1 code such as 'en', 'fr' or 'ca' (ISO 639-3 where 639-1 has none, e.g. "
+        "'yue'), optionally with a region: 'pt_BR', 'zh-CN'"
+    )
     if not _LANGUAGE_CODE.fullmatch(code):
-        raise ValueError(f"{what} must be a language code such as 'en' or 'pt_BR', got {code!r}")
+        raise ValueError(f"{what} must be a language code, {accepted}; got {code!r}")
+    base = re.split(r"[-_]", code, maxsplit=1)[0].lower()
+    if base not in _known_languages():
+        raise ValueError(f"{what} {code!r} names no known language ({base!r}); give {accepted}")
     return code
 
 

@@ -11,8 +11,11 @@ is deterministic, so ``temperature`` is checked (0 to 1) but ignored.
 
 Every bad request gets a 4xx with an OpenAI-style ``{"error": {"message", "type", "param",
 "code"}}`` body: no file, an empty, non-audio, truncated or too short file, a body over
-``max_upload_bytes`` (413), audio over ``max_audio_s``, an unknown format, a bad language code,
-or a missing or wrong API key (401: checked before any byte of the body is read). When
+``max_upload_bytes`` (413), audio over ``max_audio_s``, an unknown format, a malformed or
+unknown language code (``language`` or ``to``: ISO 639-1, 639-3 where 639-1 has none, as CLDR
+knows them), or a missing or wrong API key (401: checked before any byte of the body is read).
+A WAV is truncated when fewer bytes follow than its RIFF header declares. An internal error gets
+500 with a generic message and a request id; its text goes to the server's log only. When
 ``max_queue`` requests already wait for the model, a new one gets 503 with ``Retry-After`` and the
 server goes on with the others. Uploads are decoded in a worker thread (ffmpeg runs as a
 subprocess), the model in the batcher's own thread: the event loop only moves bytes.
@@ -21,10 +24,12 @@ subprocess), the model in the batcher's own thread: the event loop only moves by
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -40,7 +45,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
-from unheard.data.audio import audio_info, load_audio
+from unheard.data.audio import audio_info, load_audio, wav_declared_duration_s
 from unheard.data.features import SAMPLE_RATE
 from unheard.serving.api import MIN_AUDIO_S, AudioTask, SpeechToText, check_language
 from unheard.serving.batcher import BatchOptions, QueueFull, RequestBatcher
@@ -52,6 +57,7 @@ RETRY_AFTER_S = 2  # a 503's Retry-After; the openai client waits that long, the
 Upload = Annotated[UploadFile | None, File(description="the audio file")]
 Text = Annotated[str | None, Form()]
 ERROR_TYPES = {401: "authentication_error", 404: "not_found_error", 413: "request_too_large"}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,7 @@ def decode_upload(data: bytes, max_audio_s: float) -> np.ndarray:
 
     Raises:
         ValueError: if the file is not audio, is truncated (it decodes to less than 90% of the
-            length its header states), lasts longer than ``max_audio_s`` or shorter than 0.1 s,
+            length its header states; for WAV, its RIFF data chunk's size), lasts longer than ``max_audio_s`` or shorter than 0.1 s,
             or holds NaN samples.
     """
     with tempfile.TemporaryDirectory(prefix="unheard-upload-") as directory:
@@ -261,6 +267,10 @@ def decode_upload(data: bytes, max_audio_s: float) -> np.ndarray:
             stated = None  # e.g. WebM from a browser's MediaRecorder: no duration in its header
         if stated is not None and stated > max_audio_s:
             raise ValueError(_too_long(stated, max_audio_s))
+        # libsndfile states a cut WAV's remaining length: its RIFF header still says the whole
+        declared = wav_declared_duration_s(path)
+        if declared is not None:
+            stated = max(stated or 0.0, declared)
         try:
             waveform = load_audio(path)
         except ValueError as e:  # name the upload, not our temporary copy
@@ -373,7 +383,17 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, e: Exception) -> JSONResponse:
-        return _error(500, f"internal error: {type(e).__name__}: {e}")
+        # the exception's text may hold paths, tensors or other clients' data: it goes to the
+        # server's log only, and the client gets an id to find it there
+        request_id = uuid.uuid4().hex[:12]
+        log.error(
+            "request %s (%s %s) failed", request_id, request.method, request.url.path, exc_info=e
+        )
+        return _error(
+            500,
+            f"internal server error (request id {request_id}); the server's log has the details",
+            headers={"X-Request-Id": request_id},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, e: RequestValidationError) -> JSONResponse:
