@@ -22,39 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PreTrainedModel
 
+from unheard.encoders import SAMPLE_RATE, encoder_family, whisper_window
 from unheard.model.masks import length_mask
 
 if TYPE_CHECKING:
     from unheard.model.encoder_cache import EncoderCache
-
-WAVEFORM_MODEL_TYPES = ("wav2vec2", "hubert", "data2vec-audio", "wav2vec2-conformer", "wavlm")
-ENCODER_MODEL_TYPES = ("whisper", "wav2vec2-bert", *WAVEFORM_MODEL_TYPES)
-
-
-def encoder_family(config: PretrainedConfig) -> str:
-    """Name the encoder family of a transformers config.
-
-    Args:
-        config: the encoder's (or whole Whisper model's) config.
-
-    Returns:
-        ``"whisper"``, ``"w2v-bert"`` or ``"wav2vec2"``.
-
-    Raises:
-        ValueError: if the model type is not a supported speech encoder.
-    """
-    if config.model_type == "whisper":
-        return "whisper"
-    if config.model_type == "wav2vec2-bert":
-        return "w2v-bert"
-    if config.model_type in WAVEFORM_MODEL_TYPES:
-        return "wav2vec2"
-    raise ValueError(
-        f"unsupported speech encoder model_type {config.model_type!r}; "
-        f"supported: {', '.join(ENCODER_MODEL_TYPES)}"
-    )
 
 
 @dataclass
@@ -108,7 +82,7 @@ class SpeechEncoder(nn.Module):
             stride = 1
             for s in self.model.config.conv_stride:
                 stride *= s
-            return 1000.0 * stride / 16000
+            return 1000.0 * stride / SAMPLE_RATE
         return 20.0
 
     def train(self, mode: bool = True) -> SpeechEncoder:
@@ -244,5 +218,4 @@ class SpeechEncoder(nn.Module):
     @property
     def whisper_input_frames(self) -> int:
         """Mel frames of Whisper's fixed input window (3000 = 30 s for real checkpoints)."""
-        m = self.model
-        return m.config.max_source_positions * m.conv1.stride[0] * m.conv2.stride[0]
+        return whisper_window(self.model.config).mel_frames

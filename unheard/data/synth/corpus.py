@@ -43,9 +43,9 @@ from unheard.data.synth.parallel_text import (
 )
 from unheard.data.synth.selection import SPLITS, TRANSLATION_LANGUAGE, Rendered, select_items
 from unheard.data.synth.voices import VoiceSettings, draw_voice, utterance_rng
+from unheard.encoders import SAMPLE_RATE
 
 CORPUS = "unheard-synth"
-SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
