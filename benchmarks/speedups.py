@@ -29,7 +29,7 @@ from unheard.config import ModelConfig
 from unheard.data.collate import Example, SpeechCollator
 from unheard.data.espeak import synthesize
 from unheard.data.features import feature_extractor_for
-from unheard.model.encoder_cache import attach_encoder_cache
+from unheard.encoder_cache import EncoderCacheOptions, cache_encoder
 
 hf_logging.disable_progress_bar()
 
@@ -66,7 +66,7 @@ def step_seconds(config: ModelConfig, variant: str, batch_examples, steps: int) 
         model.is_encoder_decoder,
     )  # fmt: skip
     if variant != "baseline":
-        attach_encoder_cache(model.encoder, "memory")
+        cache_encoder(model, EncoderCacheOptions())  # in memory, float16
     model.answer_logits_only = variant in ("answer-only", "bf16")
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-4)

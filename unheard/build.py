@@ -26,8 +26,9 @@ from transformers import (
 )
 
 from unheard.config import ModelConfig
+from unheard.encoders import encoder_family
 from unheard.hub import resolve
-from unheard.model.encoder import SpeechEncoder, encoder_family
+from unheard.model.encoder import SpeechEncoder
 from unheard.model.lora import apply_lora
 from unheard.model.speech_llm import SpeechLLM
 

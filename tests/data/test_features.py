@@ -351,3 +351,17 @@ def test_front_ends_validate_their_settings():
     bert = feature_extractor_for(W2V_BERT)
     with pytest.raises(ValueError, match="stride 3 is not supported"):
         W2vBertFbank(bert.mel_filters, bert.window, stride=3)
+
+
+def test_the_data_side_does_not_import_the_model_side():
+    # data and model sit side by side: the front-ends learn an encoder's family, sample rate and
+    # Whisper window from unheard.encoders, below both (they imported unheard.model.encoder)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, unheard.data.features, unheard.data.collate, unheard.data.loading; "
+        "print(sorted(m for m in sys.modules if m.startswith('unheard.model')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -49,16 +49,17 @@ def decode_test_sets(
         checkpoint: the system's checkpoint.
         corpus: the synthetic corpus folder (``unheard-synth_<lang>_test.jsonl.gz``).
         files: from `hypothesis_files`, all in one folder.
-        encoder_cache: the shared encoder-output cache, if any.
+        encoder_cache: the encoder-output cache directory the training runs share, if any; it
+            is read in the dtype they wrote it in (their ``run.encoder_cache_dtype``).
         progress: progress bars.
     """
     from unheard.checkpoint import load_decoder
     from unheard.decoding.decode_manifest import decode_manifest
-    from unheard.model.encoder_cache import attach_encoder_cache
+    from unheard.encoder_cache import EncoderCacheOptions, cache_encoder
 
     model, collator, tokenizer = load_decoder(checkpoint)
     if encoder_cache is not None:
-        attach_encoder_cache(model.encoder, str(encoder_cache))
+        cache_encoder(model, EncoderCacheOptions.for_directory(encoder_cache))
     for path in files:
         task, lang = path.stem.split("_")
         manifest = corpus / f"unheard-synth_{lang}_test.jsonl.gz"

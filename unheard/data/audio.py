@@ -25,8 +25,7 @@ import numpy as np
 import soundfile
 import soxr
 
-# The rate every encoder unheard supports was trained at.
-DEFAULT_SAMPLE_RATE = 16000
+from unheard.encoders import SAMPLE_RATE
 
 
 class AudioInfo(NamedTuple):
@@ -156,7 +155,7 @@ def load_audio(
     path: str | os.PathLike[str],
     offset: float = 0.0,
     duration: float | None = None,
-    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    sample_rate: int = SAMPLE_RATE,
 ) -> np.ndarray:
     """Decode a stretch of an audio file as a mono waveform at ``sample_rate``.
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
+from unheard.encoders import SAMPLE_RATE
+
 
 @dataclass(frozen=True)
 class Augmentation:
@@ -36,7 +38,7 @@ class Augmentation:
         return bool(self.speed_factors) or self.noise_snr_db is not None
 
 
-def speed_perturb(audio: np.ndarray, factor: float, sample_rate: int = 16000) -> np.ndarray:
+def speed_perturb(audio: np.ndarray, factor: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Play ``audio`` ``factor`` times faster (shorter and higher for factor > 1), as Kaldi's
     speed perturbation: resample as if it had been recorded at ``sample_rate * factor``."""
     if factor == 1.0:

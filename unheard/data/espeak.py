@@ -23,6 +23,7 @@ import soxr
 from num2words import num2words
 
 from unheard.data.manifest import Utterance, write_manifest
+from unheard.encoders import SAMPLE_RATE
 from unheard.files import atomic_path
 
 # Voice per language where the language code alone is not an espeak-ng voice (or a poor one).
@@ -34,7 +35,7 @@ NUMBER_CORPUS = "espeak-numbers"
 
 
 def synthesize(
-    text: str, voice: str, speed: int = 160, pitch: int = 50, sample_rate: int = 16000
+    text: str, voice: str, speed: int = 160, pitch: int = 50, sample_rate: int = SAMPLE_RATE
 ) -> np.ndarray:
     """Speak a text with espeak-ng.
 
@@ -127,7 +128,7 @@ def make_number_corpus(
     out_dir = Path(out_dir)
     audio_dir = out_dir / "audio"
     audio_dir.mkdir(parents=True, exist_ok=True)
-    sample_rate = 16000
+    sample_rate = SAMPLE_RATE
 
     utterances = []
     for language in languages:

@@ -44,10 +44,8 @@ from transformers import (
 from unheard.data.fbank import FRAME_LENGTH, W2vBertFbank
 from unheard.data.fbank import HOP_LENGTH as FBANK_HOP_LENGTH
 from unheard.data.log_mel import WhisperLogMel
-from unheard.model.encoder import encoder_family
+from unheard.encoders import HOP_LENGTH, SAMPLE_RATE, encoder_family, whisper_window
 
-SAMPLE_RATE = 16000  # every supported encoder was trained on 16 kHz audio
-HOP_LENGTH = 160  # 10 ms mel/fbank hop at 16 kHz (Whisper and w2v-BERT alike)
 W2V_BERT_MIN_SAMPLES = FRAME_LENGTH + FBANK_HOP_LENGTH  # two fbank frames: 560 samples
 
 
@@ -128,23 +126,22 @@ def transformers_extractor_for(encoder_config: PretrainedConfig) -> Transformers
     }[family]
     extractor = _checkpoint_extractor(encoder_config, expected)
     if family == "whisper":
-        window_frames = 2 * encoder_config.max_source_positions
-        window_samples = window_frames * HOP_LENGTH
+        window = whisper_window(encoder_config)
         if extractor is None:
             extractor = WhisperFeatureExtractor(
                 feature_size=encoder_config.num_mel_bins,
                 sampling_rate=SAMPLE_RATE,
                 hop_length=HOP_LENGTH,
-                chunk_length=window_samples / SAMPLE_RATE,  # seconds: 30.0 for 1500 positions
+                chunk_length=window.seconds,  # 30.0 for 1500 positions
                 return_attention_mask=True,
             )
         _check_setting(extractor, "feature_size", encoder_config.num_mel_bins)
         _check_setting(extractor, "hop_length", HOP_LENGTH)
         # The constructor computes n_samples = chunk_length * sampling_rate, a float for
         # fractional windows (e.g. 1.28 s); set both sizes as exact integers so that padding
-        # gives exactly window_frames frames. The encoder takes exactly this window.
-        extractor.n_samples = window_samples
-        extractor.nb_max_frames = window_frames
+        # gives exactly the window's mel frames. The encoder takes exactly this window.
+        extractor.n_samples = window.samples
+        extractor.nb_max_frames = window.mel_frames
     elif family == "w2v-bert":
         mel_bins = encoder_config.feature_projection_input_dim // 2  # two frames stacked
         if extractor is None:

@@ -15,10 +15,9 @@ import numpy as np
 
 from unheard.data.audio import load_audio
 from unheard.data.manifest import BadRecord, Utterance, read_manifest_lenient
+from unheard.encoders import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)

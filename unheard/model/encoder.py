@@ -16,45 +16,14 @@ Three families are supported, each through its own transformers model class:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PreTrainedModel
 
+from unheard.encoders import SAMPLE_RATE, encoder_family, whisper_window
 from unheard.model.masks import length_mask
-
-if TYPE_CHECKING:
-    from unheard.model.encoder_cache import EncoderCache
-
-WAVEFORM_MODEL_TYPES = ("wav2vec2", "hubert", "data2vec-audio", "wav2vec2-conformer", "wavlm")
-ENCODER_MODEL_TYPES = ("whisper", "wav2vec2-bert", *WAVEFORM_MODEL_TYPES)
-
-
-def encoder_family(config: PretrainedConfig) -> str:
-    """Name the encoder family of a transformers config.
-
-    Args:
-        config: the encoder's (or whole Whisper model's) config.
-
-    Returns:
-        ``"whisper"``, ``"w2v-bert"`` or ``"wav2vec2"``.
-
-    Raises:
-        ValueError: if the model type is not a supported speech encoder.
-    """
-    if config.model_type == "whisper":
-        return "whisper"
-    if config.model_type == "wav2vec2-bert":
-        return "w2v-bert"
-    if config.model_type in WAVEFORM_MODEL_TYPES:
-        return "wav2vec2"
-    raise ValueError(
-        f"unsupported speech encoder model_type {config.model_type!r}; "
-        f"supported: {', '.join(ENCODER_MODEL_TYPES)}"
-    )
 
 
 @dataclass
@@ -73,6 +42,8 @@ class SpeechEncoder(nn.Module):
             of the wav2vec2 family.
         trainable: train the encoder too (an ablation; the paper keeps it frozen). Frozen, it
             runs under ``no_grad`` in eval mode and stores no activations for backward.
+        whisper_real_length: run Whisper on each batch's own length instead of its 30 s window
+            (ignored for the other families).
     """
 
     def __init__(
@@ -83,7 +54,6 @@ class SpeechEncoder(nn.Module):
         self.family = encoder_family(model.config)
         self.trainable = trainable
         self.whisper_real_length = whisper_real_length and self.family == "whisper"
-        self.cache: EncoderCache | None = None
         self.model.requires_grad_(trainable)
         if not trainable:
             self.model.eval()
@@ -108,7 +78,7 @@ class SpeechEncoder(nn.Module):
             stride = 1
             for s in self.model.config.conv_stride:
                 stride *= s
-            return 1000.0 * stride / 16000
+            return 1000.0 * stride / SAMPLE_RATE
         return 20.0
 
     def train(self, mode: bool = True) -> SpeechEncoder:
@@ -117,63 +87,9 @@ class SpeechEncoder(nn.Module):
         return self
 
     def forward(self, features: torch.Tensor, feature_mask: torch.Tensor) -> EncoderOutput:
-        """Encode a padded batch (see `encode`); without autograd when frozen, and from the
-        `cache` (see `use_cache`) for items already encoded."""
-        if self.cache is not None:
-            return self._cached(features, feature_mask)
+        """Encode a padded batch (see `encode`); without autograd when frozen."""
         with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
             return self.encode(features, feature_mask)
-
-    def use_cache(self, cache: EncoderCache | None) -> None:
-        """Serve items from ``cache`` and store new ones in it (``None`` turns it off).
-
-        Raises:
-            ValueError: for a trainable encoder, whose outputs change as it trains.
-        """
-        if cache is not None and self.trainable:
-            raise ValueError("an encoder cache needs a frozen encoder (encoder_trainable: false)")
-        self.cache = cache
-
-    def cache_identity(self) -> dict[str, Any]:
-        """What an encoder cache must match: family, options, dtype, config and a weight digest."""
-        digest = hashlib.blake2b(digest_size=12)
-        digest.update(self.model.config.to_json_string(use_diff=False).encode())
-        params = list(self.model.parameters())
-        for p in (params[0], params[-1]):
-            digest.update(p.detach().float().cpu().numpy().tobytes())
-        return {
-            "family": self.family,
-            "whisper_real_length": self.whisper_real_length,
-            "model_dtype": str(self.model.dtype),
-            "weights": digest.hexdigest(),
-        }
-
-    @torch.no_grad()
-    def _cached(self, features: torch.Tensor, feature_mask: torch.Tensor) -> EncoderOutput:
-        assert self.cache is not None
-        input_lengths = feature_mask.long().sum(-1).tolist()
-        # an item's valid input: log-mel (n_mels, frames), fbank (frames, 160) or samples
-        valid = [
-            features[i, :, :n] if self.family == "whisper" else features[i, :n]
-            for i, n in enumerate(input_lengths)
-        ]
-        keys = [self.cache.key(v) for v in valid]
-        found = [self.cache.get(k) for k in keys]
-        missing = [i for i, states in enumerate(found) if states is None]
-        if missing:
-            out = self.encode(features[missing], feature_mask[missing])
-            stacked = torch.stack(out.hidden_states)  # (states, len(missing), frames, dim)
-            for j, i in enumerate(missing):
-                found[i] = stacked[:, j, : int(out.lengths[j])]
-                self.cache.put(keys[i], found[i])
-        lengths = torch.tensor([states.shape[1] for states in found], device=features.device)
-        batch = torch.zeros(
-            (len(found[0]), len(found), int(lengths.max()), found[0].shape[-1]),
-            dtype=self.model.dtype, device=features.device,
-        )  # fmt: skip
-        for i, states in enumerate(found):
-            batch[:, i, : states.shape[1]] = states.to(batch.device, batch.dtype)
-        return EncoderOutput(tuple(batch.unbind(0)), lengths)
 
     def encode(self, features: torch.Tensor, feature_mask: torch.Tensor) -> EncoderOutput:
         """Encode a padded batch.
@@ -244,5 +160,4 @@ class SpeechEncoder(nn.Module):
     @property
     def whisper_input_frames(self) -> int:
         """Mel frames of Whisper's fixed input window (3000 = 30 s for real checkpoints)."""
-        m = self.model
-        return m.config.max_source_positions * m.conv1.stride[0] * m.conv2.stride[0]
+        return whisper_window(self.model.config).mel_frames

@@ -26,8 +26,8 @@ from unheard.data.dataset import MixingWeights, make_loader, set_epoch
 from unheard.data.features import feature_extractor_for
 from unheard.data.loading import SkipLog
 from unheard.device import select_device, warn_slow_precision
+from unheard.encoder_cache import EncoderCacheOptions, cache_encoder, encoder_cache_of
 from unheard.files import write_json_atomic
-from unheard.model.encoder_cache import attach_encoder_cache
 from unheard.model.speech_llm import SpeechLLM
 from unheard.recipes.fsdp import fsdp_options, hidden_from_accelerate, shard
 from unheard.recipes.logging import RunLogger
@@ -84,7 +84,9 @@ def setup(config: TrainConfig) -> Run:
 
     model_config = stage_model_config(config)
     model = build_speech_llm(model_config)
-    attach_encoder_cache(model.encoder, run_cfg.encoder_cache, run_cfg.encoder_cache_dtype)
+    cache_encoder(
+        model, EncoderCacheOptions.from_setting(run_cfg.encoder_cache, run_cfg.encoder_cache_dtype)
+    )
     model.answer_logits_only = True  # the loss reads answer positions only (decoder-only LLMs)
     resume_from = step_checkpoints(out / "checkpoints")
     if run_cfg.init_from and not resume_from:
@@ -201,7 +203,7 @@ def cleanup(run: Run) -> dict[str, Any]:
         "unseen_text": run.unseen_text,  # text-only records in unseen languages (allowed)
         "text_records": run.text_records,  # text-only records per language, seen ones included
     }
-    cache = run.unwrapped.encoder.cache
+    cache = encoder_cache_of(run.unwrapped)
     if cache is not None:
         summary["encoder_cache"] = {
             **asdict(cache.stats),

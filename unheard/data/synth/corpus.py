@@ -42,10 +42,10 @@ from unheard.data.synth.parallel_text import (
 )
 from unheard.data.synth.selection import SPLITS, TRANSLATION_LANGUAGE, Rendered, select_items
 from unheard.data.synth.voices import VoiceSettings, draw_voice, utterance_rng
+from unheard.encoders import SAMPLE_RATE
 from unheard.files import atomic_path, write_atomic
 
 CORPUS = "unheard-synth"
-SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
