@@ -33,8 +33,9 @@ from unheard.build import build_speech_llm, load_tokenizer
 from unheard.config import LoraOptions, ModelConfig
 from unheard.data.collate import SpeechCollator
 from unheard.data.espeak import make_number_corpus
-from unheard.data.features import SAMPLE_RATE, feature_extractor_for
+from unheard.data.features import feature_extractor_for
 from unheard.decoding.decode import DecodeOptions, decode
+from unheard.encoders import SAMPLE_RATE
 from unheard.recipes.slice import load_examples
 from unheard.tiny import encoder_config, llm_config, perturb_trained, train_tokenizer
 

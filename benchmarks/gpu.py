@@ -91,10 +91,11 @@ from transformers.utils import logging as hf_logging  # noqa: E402
 from unheard.build import build_speech_llm  # noqa: E402
 from unheard.checkpoint import WEIGHTS_NAME  # noqa: E402
 from unheard.data.collate import Example, SpeechCollator  # noqa: E402
-from unheard.data.features import SAMPLE_RATE, feature_extractor_for  # noqa: E402
+from unheard.data.features import feature_extractor_for  # noqa: E402
 from unheard.data.manifest import Utterance, write_manifest  # noqa: E402
 from unheard.decoding.decode import DecodeOptions, decode  # noqa: E402
 from unheard.device import select_device  # noqa: E402
+from unheard.encoders import SAMPLE_RATE  # noqa: E402
 from unheard.tiny import perturb_trained, resolve_tiny  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -40,7 +40,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from unheard.build import build_speech_llm
 from unheard.config import ModelConfig
 from unheard.data.collate import Example, SpeechCollator, token_ids
-from unheard.data.features import SAMPLE_RATE, feature_extractor_for
+from unheard.data.features import feature_extractor_for
+from unheard.encoders import SAMPLE_RATE
 from unheard.model.lora import is_lora_parameter
 from unheard.plan import GIB, count_parameters, plan, shape_of
 from unheard.presets import PRESETS

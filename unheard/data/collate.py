@@ -11,9 +11,10 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from unheard.data.batch import Batch
-from unheard.data.features import SAMPLE_RATE, extract_features
+from unheard.data.features import extract_features
 from unheard.data.manifest import Utterance
 from unheard.data.prompts import Prompts
+from unheard.encoders import SAMPLE_RATE
 
 
 @dataclass(frozen=True)

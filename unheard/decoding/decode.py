@@ -27,9 +27,9 @@ from transformers import PreTrainedTokenizerBase
 
 from unheard.data.batch import Batch
 from unheard.data.collate import Example, SpeechCollator, TextExample
-from unheard.data.features import SAMPLE_RATE
 from unheard.decoding.batching import duration_batches
 from unheard.device import device_of
+from unheard.encoders import SAMPLE_RATE
 from unheard.model.speech_llm import SpeechLLM
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from unheard.config import ModelConfig, apply_overrides, from_dict, load_yaml
+from unheard.config import DTYPES, ModelConfig, apply_overrides, from_dict, load_yaml
 from unheard.data.augment import Augmentation
 from unheard.data.sampler import SamplerOptions
 
@@ -179,6 +179,10 @@ class RunConfig:
                 f"run.log_with: unknown tracker(s) {unknown}; accelerate's trackers are "
                 f"{', '.join(TRACKERS)}, written as a list (run.log_with=[tensorboard,wandb]), "
                 f"or [] for none"
+            )
+        if self.encoder_cache_dtype not in DTYPES:  # checked here, not first at setup
+            raise ValueError(
+                f"run.encoder_cache_dtype must be one of {DTYPES}, got {self.encoder_cache_dtype!r}"
             )
         if not self.project_name:
             raise ValueError(

@@ -31,11 +31,11 @@ from transformers import PreTrainedTokenizerBase, WhisperFeatureExtractor
 from unheard.checkpoint import load_decoder
 from unheard.data.audio import load_audio
 from unheard.data.collate import Example, SpeechCollator
-from unheard.data.features import SAMPLE_RATE
 from unheard.data.log_mel import WhisperLogMel
 from unheard.data.prompts import TASKS
 from unheard.decoding.decode import DecodeOptions, decode
 from unheard.device import select_device
+from unheard.encoders import SAMPLE_RATE
 from unheard.hub.checkpoints import checkpoint_folder
 from unheard.model.speech_llm import SpeechLLM
 from unheard.serving.formats import Transcript

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from unheard.data.audio import audio_info, load_audio, wav_declared_duration_s
-from unheard.data.features import SAMPLE_RATE
+from unheard.encoders import SAMPLE_RATE
 from unheard.serving.api import MIN_AUDIO_S
 
 TRUNCATED_SHARE = 0.9  # a file decoding to less than this share of its header's length is cut
