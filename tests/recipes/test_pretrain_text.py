@@ -364,3 +364,17 @@ def test_balance_lengths_draws_short_items_as_often_as_long_ones():
         draw = record_sampler(rows, random.Random(0), balance)
         shares[balance] = sum(draw() in short for _ in range(10000)) / 10000
     assert shares == {False: 0.0637, True: 0.3355}  # 6 word counts: 1 and 2 are 2 of them
+
+
+def test_nan_losses_are_skipped_then_stop_the_run_naming_the_option(tmp_path):
+    """The training recipe's NaN guard: at lr 1e4 the weights blow up after a few steps; each
+    NaN/Inf step is dropped (it would make every weight NaN), ten in a row stop the run."""
+    path = _number_text(tmp_path / "train.jsonl", ("es",), 40)
+    options = TextPretrainOptions(
+        steps=40, batch_size=4, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=0,
+        probe_every=0, lr=1e4,
+    )  # fmt: skip
+    with pytest.raises(
+        RuntimeError, match=r"10 optimizer steps in a row had a NaN/Inf loss \(step 4\); lower --lr"
+    ):
+        pretrain_text([str(path)], [], tmp_path / "out", options, log=print)
