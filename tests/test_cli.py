@@ -77,14 +77,29 @@ def test_bad_input_exits_non_zero_with_one_line_reason():
     assert _unheard("--help").returncode == 0
 
 
-def test_demo_runs_the_slice_end_to_end(tmp_path):
+def test_tiny_demo_trains_the_tiny_config_and_scores_held_out_utterances(tmp_path):
+    """`demo --tiny` trains configs/tiny.yaml through the recipe and prints scores of the test
+    split; it used to print the scores of the utterances it had just trained on as "ASR WER"."""
+    from unheard.data.manifest import read_manifest
+
     result = _unheard(
-        "demo", "--tiny", "--out", str(tmp_path), "--steps", "10", "--per-language", "2"
-    )
+        "demo", "--tiny", "--out", str(tmp_path), "--steps", "4", "--per-language", "2",
+        "--no-progress",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert "On 20 held-out test utterances (never trained on" in result.stdout
     assert "ASR WER" in result.stdout and "ST chrF" in result.stdout
-    assert (tmp_path / "checkpoint" / "trained.safetensors").is_file()
-    assert (tmp_path / "corpus" / "manifest.jsonl").is_file()
+    assert (tmp_path / "run/checkpoints/step-4/trained.safetensors").is_file()
+    summary = json.loads((tmp_path / "run/summary.json").read_text())
+    assert summary["steps"] == 4 and summary["init_from"] is None  # the recipe's own run
+    corpus = tmp_path / "corpus"
+    train = {u.id for path in corpus.glob("*_train.jsonl.gz") for u in read_manifest(path)}
+    test = {u.id for path in corpus.glob("*_test.jsonl.gz") for u in read_manifest(path)}
+    for task in ("asr", "st"):
+        scored = [json.loads(line) for path in sorted((tmp_path / "hyps").glob(f"{task}_*.jsonl"))
+                  for line in path.read_text().splitlines()]  # fmt: skip
+        assert {h["id"] for h in scored} == test and len(scored) == 20
+    assert len(train) == 8 and not train & test
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from unheard.build import build_speech_llm
 from unheard.checkpoint import CONFIG_NAME, read_checkpoint_config, save_checkpoint
 from unheard.config import ModelConfig
 from unheard.data.manifest import read_manifest
+from unheard.data.synth.parallel_text import ParallelText, write_parallel_text
 from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
 
 
@@ -23,12 +24,12 @@ def bundle(tmp_path_factory):
     """A small mT5 and an (untrained) adapter + LoRA checkpoint on real Whisper base."""
     root = tmp_path_factory.mktemp("bundle")
     text = root / "text.jsonl"
-    with text.open("w") as f:
-        for n in range(0, 2000, 7):
-            for lang in ("es", "fr", "it", "pt", "de", "en", "ca", "nl"):
-                record = {"language": lang, "text": num2words(n, lang=lang),
-                          "translation": num2words(n, lang="en")}  # fmt: skip
-                f.write(json.dumps(record) + "\n")
+    languages = ("es", "fr", "it", "pt", "de", "en", "ca", "nl")
+    write_parallel_text(text, [
+        ParallelText(f"{lang}-n{n}", f"n{n}", lang, num2words(n, lang=lang),
+                     num2words(n, lang="en"), "cardinal")
+        for n in range(0, 2000, 7) for lang in languages
+    ])  # fmt: skip
     options = TextPretrainOptions(steps=2, batch_size=8, d_model=64, d_ff=128, layers=1,
                                   vocab_size=400, warmup_steps=1, probe_every=0)  # fmt: skip
     pretrain_text([str(text)], [], root / "text-run", options, log=print)

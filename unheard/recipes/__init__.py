@@ -1,1 +1,1 @@
-"""Recipes: the loops (training, the demo's slice) built from the library's parts."""
+"""Recipes: the loops (training, text pretraining) built from the library's parts."""

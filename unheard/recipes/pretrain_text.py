@@ -10,13 +10,16 @@ the audio into English. <text>" → its translation. A run can start from an ear
 (``init``) with a fresh schedule: pretraining, then instruction tuning, as mT5 → mT0. The model and
 its SentencePiece tokenizer are written with ``save_pretrained``, so a SpeechLLM config loads them
 exactly as it would load ``bigscience/mt0-xl``.
+
+A thin recipe on the training recipe's parts: transformers' ``get_scheduler``, the optimizer
+step and NaN guard of `unheard.recipes.steps`, and the atomic checkpoints, resume and random
+state of `unheard.recipes.state` (``OUT/checkpoints/step-N``: the model's ``save_pretrained``
+files beside the training state).
 """
 
 from __future__ import annotations
 
-import glob
 import json
-import math
 import random
 import shutil
 import time
@@ -26,35 +29,43 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from transformers import (
     AutoTokenizer,
     MT5Config,
     MT5ForConditionalGeneration,
     PreTrainedTokenizerBase,
+    get_scheduler,
 )
 
 from unheard.build import untie_output_embeddings
-from unheard.data.collate import token_ids
 from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
+from unheard.data.synth.parallel_text import ParallelText
+from unheard.data.text import read_text_records
 from unheard.recipes.state import (
-    optimizer_from_flat,
+    STATE_JSON,
+    load_training_state,
     optimizer_to_flat,
+    prune,
     python_rng_from_json,
     python_rng_to_json,
+    step_checkpoints,
+    write_training_checkpoint,
 )
+from unheard.recipes.steps import apply_step, skip_bad_step
 from unheard.recipes.text_tasks import (
     INSTRUCTION_TASKS,
     SENTINELS,
     TRANSLATE,
-    Instructions,
-    pad_pairs,
+    TextTaskMix,
     span_corrupt,
     translation_probe,
 )
 from unheard.tiny import train_tokenizer
 
-__all__ = ["TextPretrainOptions", "pretrain_text", "read_text", "span_corrupt", "translation_probe"]
+__all__ = ["TextPretrainOptions", "pretrain_text", "span_corrupt", "translation_probe"]
+
+GRAD_CLIP = 1.0  # the largest gradient norm
+MAX_BAD_STEPS = 10  # NaN/Inf losses in a row that stop the run (as `unheard train`'s default)
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,7 @@ class TextPretrainOptions:
     heads: int = 4
     steps: int = 3000
     batch_size: int = 64
-    lr: float = 1e-3  # AdamW peak, linear warmup then cosine decay
+    lr: float = 1e-3  # AdamW peak, linear warmup then cosine decay (transformers' "cosine")
     warmup_steps: int = 200
     denoise_share: float = 0.4  # share of span-corruption examples
     # share of instruction examples (`INSTRUCTION_TASKS`, a third each): the speech tasks' prompts
@@ -98,7 +109,7 @@ class TextPretrainOptions:
     # (10.2 vs 0.59 s/step, batch 32), although large bf16 matmuls run 2.3x the fp32 rate
     bf16: bool = False
     eval_per_language: int = 50  # held-out items per language for the translation probe
-    save_every: int = 250  # steps between resumable checkpoints (out/checkpoint)
+    save_every: int = 250  # steps between resumable checkpoints (out/checkpoints/step-N)
     probe_every: int = 500  # steps between quick translation probes (10 items/language; 0: off)
     seed: int = 0
 
@@ -122,21 +133,18 @@ class TextPretrainOptions:
             raise ValueError("languages must name at least one language (None: all)")
 
 
-def read_text(patterns: Sequence[str]) -> list[dict[str, Any]]:
-    """Parallel text records (``language``, ``text``, ``translation``) from JSONL files/globs.
+@dataclass
+class TextRun:
+    """What `pretrain_text` builds and its loop mutates (an `OptimizerState` of the steps)."""
 
-    Raises:
-        FileNotFoundError: for a pattern that matches nothing.
-    """
-    records = []
-    for pattern in patterns:
-        paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        if not paths or not Path(paths[0]).exists():
-            raise FileNotFoundError(f"no text file matches {pattern!r}")
-        for path in paths:
-            with open(path, encoding="utf-8") as f:
-                records.extend(json.loads(line) for line in f if line.strip())
-    return records
+    model: MT5ForConditionalGeneration
+    tokenizer: PreTrainedTokenizerBase
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    rng: random.Random  # the task and record draws
+    step: int = 0  # optimizer steps done
+    bad_steps: int = 0  # NaN/Inf steps skipped in total
+    bad_in_row: int = 0
 
 
 def pretrain_text(
@@ -148,22 +156,79 @@ def pretrain_text(
 ) -> dict[str, Any]:
     """Train the tokenizer and the small mT5, evaluate the translation probe, save.
 
+    Resumes from the newest checkpoint in ``out_dir/checkpoints`` when one exists.
+
     Args:
-        train: text JSONL files or globs (records with language, text, translation).
+        train: parallel text files or globs (`unheard.data.text.read_text_records`).
         dev: held-out text files for the probe (never trained on).
         out_dir: ``model/`` (``save_pretrained``) and ``metrics.json`` go here.
         options: size and schedule.
         log: where progress lines go.
 
     Returns:
-        The metrics: per-language exact-match of greedy translation into English on ``dev``.
+        The metrics: per-language exact-match of greedy translation into English on ``dev``,
+        and the mean training loss of the last log window (``final_loss``).
+
+    Raises:
+        FileNotFoundError: for a text file or glob that matches nothing.
+        ValueError: for options that do not fit the text or the checkpoint being resumed.
     """
     options = options or TextPretrainOptions()
     out = Path(out_dir)
+    run, records, held_out = _setup(train, dev, out, options, log)
+    params = [p for p in run.model.parameters() if p.requires_grad]
+    tasks = TextTaskMix(
+        records, run.tokenizer, run.rng, options.denoise_share, options.instruct_share,
+        options.instruct_weights, options.noise_density, options.mean_span,
+        options.balance_lengths,
+    )  # fmt: skip
+    run.model.train()
+    first, started, recent, final_loss = run.step + 1, time.perf_counter(), [], float("nan")
+    while run.step < options.steps:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=options.bf16):
+            loss = run.model(**tasks.batch(options.batch_size)).loss
+        if not torch.isfinite(loss):  # its gradients would make every weight NaN
+            skip_bad_step(run, MAX_BAD_STEPS, lr_option="--lr")
+            continue
+        loss.backward()
+        apply_step(run, params, GRAD_CLIP)
+        recent.append(loss.item())
+        step = run.step
+        if step % 100 == 0 or step == options.steps:
+            rate = (time.perf_counter() - started) / (step - first + 1)
+            final_loss = sum(recent) / len(recent)
+            log(f"step {step}/{options.steps}  loss {final_loss:.3f}  "
+                f"{rate:.2f} s/step  eta {rate * (options.steps - step) / 60:.1f} min")  # fmt: skip
+            recent = []
+        if step % options.save_every == 0 and step < options.steps:
+            _save(run, out / "checkpoints", options)
+        if options.probe_every and held_out and step % options.probe_every == 0:
+            log(f"step {step} probe: {translation_probe(run.model, run.tokenizer, held_out, 10)}")
+            if options.instruct_share:
+                probe = translation_probe(run.model, run.tokenizer, held_out, 10, task="asr")
+                log(f"step {step} transcribe probe: {probe}")
+            run.model.train()
+    return _cleanup(run, out, options, held_out, final_loss, started, log)
+
+
+def _setup(
+    train: Sequence[str],
+    dev: Sequence[str],
+    out: Path,
+    options: TextPretrainOptions,
+    log: Callable[[str], None],
+) -> tuple[TextRun, list[ParallelText], list[ParallelText]]:
+    """The text, the tokenizer and model (new or ``init``), optimizer and schedule, resumed
+    from the newest checkpoint; returns the run, the training records and the held-out ones."""
+    if (out / "checkpoint" / "state.json").is_file():
+        raise ValueError(
+            f"{out / 'checkpoint'} is a checkpoint of an older unheard pretrain-text, which this "
+            "version cannot resume; delete it to start over"
+        )
     rng = random.Random(options.seed)
     torch.manual_seed(options.seed)
-    records = read_text(train)
-    held_out = read_text(dev) if dev else []
+    records = read_text_records(train)
+    held_out = read_text_records(dev) if dev else []
     if options.init:
         tokenizer = AutoTokenizer.from_pretrained(options.init)
         model = MT5ForConditionalGeneration.from_pretrained(options.init)
@@ -174,13 +239,12 @@ def pretrain_text(
     else:
         tokenizer, model = _new_model(records, out / "model", options)
     if options.languages is not None:
-        missing = sorted(set(options.languages) - {r["language"] for r in records})
+        missing = sorted(set(options.languages) - {r.language for r in records})
         if missing:
             raise ValueError(
                 f"languages={list(options.languages)} names {missing}, which have no training text"
             )
-        records = [r for r in records if r["language"] in options.languages]
-    sentinels = tokenizer.convert_tokens_to_ids([f"<extra_id_{i}>" for i in range(SENTINELS)])
+        records = [r for r in records if r.language in options.languages]
     params = sum(p.numel() for p in model.parameters())
     start = f"from {options.init}" if options.init else "new"
     languages = ",".join(options.languages) if options.languages else "all languages"
@@ -188,71 +252,78 @@ def pretrain_text(
         f"text pretraining: {len(records)} records ({languages}), vocab {len(tokenizer)}, "
         f"mT5 {params / 1e6:.1f}M ({start})"
     )
-    encoded = [
-        (tokenizer(TRANSLATE + r["text"]).input_ids, tokenizer(r["translation"]).input_ids,
-         token_ids(tokenizer, r["text"]), token_ids(tokenizer, r["translation"]))
-        for r in records
-    ]  # fmt: skip
-    draw_record = _record_sampler(records, rng, options.balance_lengths)
-    instruct = Instructions(tokenizer)
-    weights = options.instruct_weights or dict.fromkeys(INSTRUCTION_TASKS, 1.0)
-    tasks = [task for task in INSTRUCTION_TASKS if weights.get(task, 0) > 0]
-    task_weights = [weights[task] for task in tasks]
-    pools = {**PROMPT_POOLS, **TEXT_PROMPT_POOLS}  # the prompt paraphrases of each instruction task
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
-    schedule = _warmup_cosine(options.warmup_steps, options.steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    first = 1 + _resume(out / "checkpoint", model, optimizer, scheduler, rng, options, log)
-    model.train()
-    started, recent = time.perf_counter(), []
-    for step in range(first, options.steps + 1):
-        pairs = []
-        for _ in range(options.batch_size):
-            src, tgt, plain, english = encoded[draw_record()]
-            draw = rng.random()
-            if draw < options.denoise_share and len(plain) >= 2:
-                corrupted, spans = span_corrupt(
-                    plain, sentinels, rng, options.noise_density, options.mean_span
-                )
-                pairs.append(
-                    ([*corrupted, tokenizer.eos_token_id], [*spans, tokenizer.eos_token_id])
-                )
-            elif draw < options.denoise_share + options.instruct_share:
-                task = rng.choices(tasks, task_weights)[0]
-                template = rng.choice(pools[task])
-                answer = plain if task == "asr" else english
-                pairs.append(instruct.pair(task, template, plain, answer))
-            else:
-                pairs.append((src, tgt))
-        batch = pad_pairs(pairs, tokenizer.pad_token_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=options.bf16):
-            loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        recent.append(loss.item())
-        if step % 100 == 0 or step == options.steps:
-            rate = (time.perf_counter() - started) / (step - first + 1)
-            log(f"step {step}/{options.steps}  loss {sum(recent) / len(recent):.3f}  "
-                f"{rate:.2f} s/step  eta {rate * (options.steps - step) / 60:.1f} min")  # fmt: skip
-            recent = []
-        if step % options.save_every == 0 and step < options.steps:
-            _save_state(out / "checkpoint", step, model, optimizer, scheduler, rng, options)
-        if options.probe_every and held_out and step % options.probe_every == 0:
-            log(f"step {step} probe: {translation_probe(model, tokenizer, held_out, 10)}")
-            if options.instruct_share:
-                probe = translation_probe(model, tokenizer, held_out, 10, task="asr")
-                log(f"step {step} transcribe probe: {probe}")
-            model.train()
+    scheduler = get_scheduler(
+        "cosine", optimizer, num_warmup_steps=options.warmup_steps,
+        num_training_steps=options.steps,
+    )  # fmt: skip
+    run = TextRun(model, tokenizer, optimizer, scheduler, rng)
+    found = step_checkpoints(out / "checkpoints")
+    if found:
+        _resume(run, found[-1][1], options, log)
+    return run, records, held_out
+
+
+def _save(run: TextRun, root: Path, options: TextPretrainOptions) -> None:
+    """Write ``root/step-N`` (the model's ``save_pretrained`` files and the training state)
+    atomically, then delete the older ones: a run killed at any point keeps a whole one."""
+    state = {
+        "step": run.step, "bad_steps": run.bad_steps, "bad_in_row": run.bad_in_row,
+        "python_rng": python_rng_to_json(run.rng.getstate()), "options": asdict(options),
+    }  # fmt: skip
+    write_training_checkpoint(
+        root / f"step-{run.step}",
+        lambda tmp: run.model.save_pretrained(str(tmp)),
+        optimizer_to_flat(run.optimizer),
+        run.scheduler,
+        state,
+    )
+    prune(root, keep_last=1, protect=set())
+
+
+def _resume(
+    run: TextRun, directory: Path, options: TextPretrainOptions, log: Callable[[str], None]
+) -> None:
+    """Load a checkpoint into the run: weights, optimizer, schedule, random states, step.
+
+    Raises:
+        ValueError: if it was written with options that change the trained model.
+    """
+    state = json.loads((directory / STATE_JSON).read_text())["state"]
+    saved, now = _training_options(state["options"]), _training_options(asdict(options))
+    if saved != now:
+        raise ValueError(
+            f"{directory} was written with other options; delete {directory.parent} to start "
+            f"over (saved {saved}, now {now})"
+        )
+    loaded = MT5ForConditionalGeneration.from_pretrained(str(directory))
+    run.model.load_state_dict(loaded.state_dict())
+    load_training_state(directory, run.optimizer, run.scheduler)  # and torch's random state
+    run.rng.setstate(python_rng_from_json(state["python_rng"]))
+    run.step, run.bad_steps, run.bad_in_row = state["step"], state["bad_steps"], state["bad_in_row"]
+    log(f"resumed from {directory} at step {run.step}")
+
+
+def _cleanup(
+    run: TextRun,
+    out: Path,
+    options: TextPretrainOptions,
+    held_out: list[ParallelText],
+    final_loss: float,
+    started: float,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Save the model and tokenizer, drop the checkpoints, probe, write ``metrics.json``."""
+    model, tokenizer = run.model, run.tokenizer
     model.save_pretrained(str(out / "model"))
     tokenizer.save_pretrained(str(out / "model"))
-    shutil.rmtree(out / "checkpoint", ignore_errors=True)  # finished: the model is the result
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)  # finished: the model is the result
     metrics = {
         "options": asdict(options),
-        "parameters": params,
+        "parameters": sum(p.numel() for p in model.parameters()),
         "minutes": (time.perf_counter() - started) / 60,
+        "final_loss": final_loss,
+        "bad_steps": run.bad_steps,
     }
     if held_out:
         metrics["translation_exact_match"] = translation_probe(
@@ -269,25 +340,11 @@ def pretrain_text(
     return metrics
 
 
-def _record_sampler(
-    records: Sequence[dict[str, Any]], rng: random.Random, balance_lengths: bool
-) -> Callable[[], int]:
-    """A draw of one record's index: uniform, or (``balance_lengths``) a uniform English word
-    count among those present, then a uniform record of that count."""
-    if not balance_lengths:
-        return lambda: rng.randrange(len(records))
-    by_length: dict[int, list[int]] = {}
-    for i, r in enumerate(records):
-        by_length.setdefault(len(r["translation"].split()), []).append(i)
-    groups = [by_length[n] for n in sorted(by_length)]
-    return lambda: rng.choice(rng.choice(groups))
-
-
 def _new_model(
-    records: Sequence[dict[str, Any]], directory: Path, options: TextPretrainOptions
+    records: Sequence[ParallelText], directory: Path, options: TextPretrainOptions
 ) -> tuple[PreTrainedTokenizerBase, MT5ForConditionalGeneration]:
     """A SentencePiece tokenizer trained on the text (and the prompts) and a fresh mT5."""
-    texts = [r["text"] for r in records] + [r["translation"] for r in records]
+    texts = [r.text for r in records] + [r.translation for r in records]
     pools = [*PROMPT_POOLS.values(), *TEXT_PROMPT_POOLS.values()]
     prompts = [p.format(target="English") for pool in pools for p in pool]
     tokenizer = train_tokenizer(
@@ -311,74 +368,8 @@ def _new_model(
     return tokenizer, model
 
 
-def _save_state(
-    directory: Path,
-    step: int,
-    model: MT5ForConditionalGeneration,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    rng: random.Random,
-    options: TextPretrainOptions,
-) -> None:
-    # model, optimizer (safetensors + JSON, no pickle), scheduler, both RNGs and the step,
-    # written beside and renamed: a killed run resumes from the last whole checkpoint
-    tmp = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp))
-    tensors, meta = optimizer_to_flat(optimizer)
-    tensors["torch_rng"] = torch.get_rng_state()
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    state = {
-        "step": step, "optimizer": meta, "scheduler": scheduler.state_dict(),
-        "python_rng": python_rng_to_json(rng.getstate()), "options": asdict(options),
-    }  # fmt: skip
-    (tmp / "state.json").write_text(json.dumps(state))
-    shutil.rmtree(directory, ignore_errors=True)
-    tmp.rename(directory)
-
-
-def _resume(
-    directory: Path,
-    model: MT5ForConditionalGeneration,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    rng: random.Random,
-    options: TextPretrainOptions,
-    log: Callable[[str], None],
-) -> int:
-    """Load the last checkpoint into the objects; returns its step (0 when there is none)."""
-    if not (directory / "state.json").is_file():
-        return 0
-    state = json.loads((directory / "state.json").read_text())
-    saved, now = _training_options(state["options"]), _training_options(asdict(options))
-    if saved != now:
-        raise ValueError(
-            f"{directory} was written with other options; delete it to start over "
-            f"(saved {saved}, now {now})"
-        )
-    loaded = MT5ForConditionalGeneration.from_pretrained(str(directory))
-    model.load_state_dict(loaded.state_dict())
-    tensors = load_file(str(directory / "optimizer.safetensors"))
-    torch.set_rng_state(tensors.pop("torch_rng"))
-    optimizer.load_state_dict(optimizer_from_flat(tensors, state["optimizer"]))
-    scheduler.load_state_dict(state["scheduler"])
-    rng.setstate(python_rng_from_json(state["python_rng"]))
-    log(f"resumed from {directory} at step {state['step']}")
-    return int(state["step"])
-
-
 def _training_options(options: dict[str, Any]) -> dict[str, Any]:
     # what changes the trained model; checkpoint and probe cadence may differ on resume (through
     # JSON, so that a tuple now equals the list the checkpoint saved)
     kept = {k: v for k, v in options.items() if k not in ("save_every", "probe_every")}
     return json.loads(json.dumps(kept))
-
-
-def _warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-    return factor

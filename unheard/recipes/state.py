@@ -14,6 +14,7 @@ import random
 import re
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,47 @@ def save_training_checkpoint(
     Returns:
         The directory.
     """
+    return write_training_checkpoint(
+        directory,
+        lambda tmp: write_checkpoint(trained.weights, config, tmp, extra=extra),
+        (trained.optimizer, trained.optimizer_meta),
+        scheduler,
+        state,
+        rng,
+    )
+
+
+def write_training_checkpoint(
+    directory: Path,
+    write_model: Callable[[Path], Any],
+    optimizer: tuple[dict[str, torch.Tensor], dict[str, Any]],
+    scheduler: Any,
+    state: dict[str, Any],
+    rng: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Write a checkpoint of any model atomically: ``write_model`` and the training state go
+    into a temporary sibling, which is then renamed to ``directory``; a run killed at any point
+    leaves the checkpoints that were there whole (`step_checkpoints` skips the temporary one,
+    `prune` deletes it).
+
+    Args:
+        directory: the final checkpoint directory (must not exist yet).
+        write_model: writes the model's files into the folder it is given (e.g. an unheard
+            checkpoint, or ``save_pretrained`` of a Hugging Face model).
+        optimizer: the optimizer state as `optimizer_to_flat` returns it.
+        scheduler: an LR scheduler with ``state_dict()`` of plain values.
+        state: JSON-able run state (step, counters, ...).
+        rng: every rank's random state (`capture_rng`, in rank order); None: this process's.
+
+    Returns:
+        The directory.
+
+    Raises:
+        OSError: if ``directory`` exists already or cannot be written.
+    """
     with atomic_directory(directory) as tmp:
-        write_checkpoint(trained.weights, config, tmp, extra=extra)
-        tensors, meta = dict(trained.optimizer), dict(trained.optimizer_meta)
+        write_model(tmp)
+        tensors, meta = dict(optimizer[0]), dict(optimizer[1])
         rng_tensors, rng_meta = _flatten_rng(rng if rng is not None else [capture_rng()])
         tensors.update(rng_tensors)
         meta.update(scheduler=scheduler.state_dict(), state=state, rng=rng_meta)

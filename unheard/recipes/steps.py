@@ -5,7 +5,9 @@ schedule), validation that keeps the best checkpoint, and saving and resuming ch
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 import torch
 from accelerate.utils import broadcast_object_list, gather_object
@@ -106,6 +108,68 @@ def _out_of_memory(run: Run, batch: Batch) -> str:
     )  # fmt: skip
 
 
+class OptimizerState(Protocol):
+    """What the optimizer-step parts read and count: a training run's `Run`, or the text
+    pretraining's (`unheard.recipes.pretrain_text`). Parts, not a base class: each recipe keeps
+    its own state and loop and calls these."""
+
+    optimizer: Any
+    scheduler: Any
+    step: int  # optimizer steps done
+    bad_steps: int  # NaN/Inf steps skipped in total
+    bad_in_row: int  # ... since the last good one
+
+
+def skip_bad_step(state: OptimizerState, max_bad: int, lr_option: str = "optim.lr") -> None:
+    """Drop the gradients of a step that saw a NaN/Inf loss and count it.
+
+    Args:
+        state: the run (its optimizer and counters).
+        max_bad: how many such steps in a row stop the run.
+        lr_option: the recipe's learning-rate option, named in the error.
+
+    Raises:
+        RuntimeError: after ``max_bad`` such steps in a row.
+    """
+    state.optimizer.zero_grad(set_to_none=True)
+    state.bad_steps += 1
+    state.bad_in_row += 1
+    if state.bad_in_row >= max_bad:
+        raise RuntimeError(
+            f"{state.bad_in_row} optimizer steps in a row had a NaN/Inf loss (step {state.step}); "
+            f"lower {lr_option}, use bf16 rather than fp16, or check the data"
+        )
+
+
+def apply_step(
+    state: OptimizerState,
+    params: list[torch.nn.Parameter],
+    clip: float,
+    clip_grad: Callable[[list[torch.nn.Parameter], float], torch.Tensor] = clip_grad_norm,
+) -> float:
+    """Clip the gradients, step the optimizer and the schedule, clear the gradients and count
+    the step.
+
+    Args:
+        state: the run (its optimizer, scheduler and counters).
+        params: the trained parameters.
+        clip: the largest gradient norm (0: measure it only).
+        clip_grad: clips ``params`` to a norm and returns the norm before clipping: plain or
+            FSDP-sharded parameters by default, accelerate's ``clip_grad_norm_`` under DDP or
+            mixed precision (it unscales fp16 gradients first).
+
+    Returns:
+        The gradient norm before clipping.
+    """
+    norm = clip_grad(params, clip) if clip > 0 else clip_grad_norm(params, 0.0)
+    state.optimizer.step()
+    state.scheduler.step()
+    state.optimizer.zero_grad(set_to_none=True)
+    state.step += 1
+    state.bad_in_row = 0
+    return float(norm)
+
+
 def optimizer_step(run: Run, window: Window) -> None:
     """Clip, step the optimizer and the schedule, or drop the gradients of a step that saw a
     NaN/Inf loss.
@@ -113,33 +177,16 @@ def optimizer_step(run: Run, window: Window) -> None:
     Raises:
         RuntimeError: after ``run.max_bad_steps`` such steps in a row.
     """
-    max_bad = run.config.run.max_bad_steps
     if window.bad_micro:
-        run.optimizer.zero_grad(set_to_none=True)
-        run.bad_steps += 1
-        run.bad_in_row += 1
         window.bad_micro = 0
-        if run.bad_in_row >= max_bad:
-            raise RuntimeError(
-                f"{run.bad_in_row} optimizer steps in a row had a NaN/Inf loss (step {run.step}); "
-                "lower optim.lr, use bf16 rather than fp16, or check the data"
-            )
+        skip_bad_step(run, run.config.run.max_bad_steps)
         return
     params = [p for p in run.model.parameters() if p.requires_grad]
-    clip = run.config.optim.grad_clip
-    if run.fsdp:  # over the shards: each rank holds a piece of every gradient
-        norm = clip_grad_norm(params, clip)
-    elif clip > 0:
-        norm = run.accelerator.clip_grad_norm_(params, clip)
-    else:
-        norm = torch.norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
-    run.optimizer.step()
-    run.scheduler.step()
-    run.optimizer.zero_grad(set_to_none=True)
-    run.step += 1
-    run.bad_in_row = 0
+    # under FSDP over the shards (each rank holds a piece of every gradient)
+    clip_grad = clip_grad_norm if run.fsdp else run.accelerator.clip_grad_norm_
+    norm = apply_step(run, params, run.config.optim.grad_clip, clip_grad)
     window.steps += 1
-    window.grad_norm += float(norm)
+    window.grad_norm += norm
     run.logger.advance()
 
 

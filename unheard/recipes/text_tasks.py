@@ -1,18 +1,19 @@
 """The text tasks of `unheard.recipes.pretrain_text`: T5 span corruption, instruction examples
-in the speech tasks' prompts, and the held-out probes that score the LLM on them."""
+in the speech tasks' prompts, their mix into training batches, and the held-out probes that
+score the LLM on them."""
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from transformers import MT5ForConditionalGeneration, PreTrainedTokenizerBase
 
 from unheard.data.collate import token_ids
-from unheard.data.prompts import Prompts
+from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS, Prompts
+from unheard.data.synth.parallel_text import ParallelText
 
 TRANSLATE = "translate to English: "
 SENTINELS = 32  # <extra_id_0..31>
@@ -83,11 +84,96 @@ class Instructions:
         return [*prefix, *source, *suffix], [*answer, self.tokenizer.eos_token_id]
 
 
+class TextTaskMix:
+    """Training batches of the text tasks, each example drawn at random: span corruption
+    (``denoise_share``), instruction examples (``instruct_share``, a task by
+    ``instruct_weights``, a paraphrase of its prompt pool) and ``translate to English:`` for
+    the rest.
+
+    Args:
+        records: the training text.
+        tokenizer: the LLM's.
+        rng: the run's random generator (its state is checkpointed with the run).
+        denoise_share: share of span-corruption examples.
+        instruct_share: share of instruction examples.
+        instruct_weights: relative weight of each `INSTRUCTION_TASKS` task; None: equal.
+        noise_density: share of tokens span corruption masks.
+        mean_span: mean masked span length in tokens.
+        balance_lengths: draw records evenly across English word counts (`record_sampler`).
+    """
+
+    def __init__(
+        self,
+        records: Sequence[ParallelText],
+        tokenizer: PreTrainedTokenizerBase,
+        rng: random.Random,
+        denoise_share: float,
+        instruct_share: float,
+        instruct_weights: Mapping[str, float] | None = None,
+        noise_density: float = 0.15,
+        mean_span: float = 3.0,
+        balance_lengths: bool = False,
+    ) -> None:
+        self.tokenizer, self.rng = tokenizer, rng
+        self.denoise_share, self.instruct_share = denoise_share, instruct_share
+        self.noise_density, self.mean_span = noise_density, mean_span
+        self.sentinels = tokenizer.convert_tokens_to_ids(
+            [f"<extra_id_{i}>" for i in range(SENTINELS)]
+        )
+        # per record: translation input and target, then the text and its English, bare
+        self.encoded = [
+            (tokenizer(TRANSLATE + r.text).input_ids, tokenizer(r.translation).input_ids,
+             token_ids(tokenizer, r.text), token_ids(tokenizer, r.translation))
+            for r in records
+        ]  # fmt: skip
+        self.draw_record = record_sampler(records, rng, balance_lengths)
+        self.instruct = Instructions(tokenizer)
+        weights = instruct_weights or dict.fromkeys(INSTRUCTION_TASKS, 1.0)
+        self.tasks = [task for task in INSTRUCTION_TASKS if weights.get(task, 0) > 0]
+        self.task_weights = [weights[task] for task in self.tasks]
+        # the prompt paraphrases of each instruction task
+        self.pools = {**PROMPT_POOLS, **TEXT_PROMPT_POOLS}
+
+    def batch(self, size: int) -> dict[str, torch.Tensor]:
+        """``size`` examples, padded (`pad_pairs`)."""
+        eos, pairs = self.tokenizer.eos_token_id, []
+        for _ in range(size):
+            src, tgt, plain, english = self.encoded[self.draw_record()]
+            draw = self.rng.random()
+            if draw < self.denoise_share and len(plain) >= 2:
+                corrupted, spans = span_corrupt(
+                    plain, self.sentinels, self.rng, self.noise_density, self.mean_span
+                )
+                pairs.append(([*corrupted, eos], [*spans, eos]))
+            elif draw < self.denoise_share + self.instruct_share:
+                task = self.rng.choices(self.tasks, self.task_weights)[0]
+                template = self.rng.choice(self.pools[task])
+                answer = plain if task == "asr" else english
+                pairs.append(self.instruct.pair(task, template, plain, answer))
+            else:
+                pairs.append((src, tgt))
+        return pad_pairs(pairs, self.tokenizer.pad_token_id)
+
+
+def record_sampler(
+    records: Sequence[ParallelText], rng: random.Random, balance_lengths: bool
+) -> Callable[[], int]:
+    """A draw of one record's index: uniform, or (``balance_lengths``) a uniform English word
+    count among those present, then a uniform record of that count."""
+    if not balance_lengths:
+        return lambda: rng.randrange(len(records))
+    by_length: dict[int, list[int]] = {}
+    for i, r in enumerate(records):
+        by_length.setdefault(len(r.translation.split()), []).append(i)
+    groups = [by_length[n] for n in sorted(by_length)]
+    return lambda: rng.choice(rng.choice(groups))
+
+
 @torch.no_grad()
 def translation_probe(
     model: MT5ForConditionalGeneration,
     tokenizer: PreTrainedTokenizerBase,
-    records: Sequence[dict[str, Any]],
+    records: Sequence[ParallelText],
     per_language: int = 50,
     batch_size: int = 32,
     task: str = "prefix",
@@ -104,20 +190,20 @@ def translation_probe(
         raise ValueError(f"task must be prefix or one of {INSTRUCTION_TASKS}, got {task!r}")
     instruct = Instructions(tokenizer)
     model.eval()
-    by_language: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_language: dict[str, list[ParallelText]] = defaultdict(list)
     for r in records:
-        if len(by_language[r["language"]]) < per_language:
-            by_language[r["language"]].append(r)
+        if len(by_language[r.language]) < per_language:
+            by_language[r.language].append(r)
     scores = {}
     for language, items in sorted(by_language.items()):
         right = 0
         for start in range(0, len(items), batch_size):
             chunk = items[start : start + batch_size]
             if task == "prefix":
-                inputs = [tokenizer(TRANSLATE + r["text"]).input_ids for r in chunk]
+                inputs = [tokenizer(TRANSLATE + r.text).input_ids for r in chunk]
             else:
                 template = Prompts().templates[task]
-                inputs = [instruct.pair(task, template, token_ids(tokenizer, r["text"]), [])[0]
+                inputs = [instruct.pair(task, template, token_ids(tokenizer, r.text), [])[0]
                           for r in chunk]  # fmt: skip
             enc = pad_pairs([(ids, [0]) for ids in inputs], tokenizer.pad_token_id)
             out = model.generate(
@@ -125,8 +211,9 @@ def translation_probe(
                 max_new_tokens=48, do_sample=False,
             )  # fmt: skip
             hyps = tokenizer.batch_decode(out, skip_special_tokens=True)
-            key = "text" if task == "asr" else "translation"
-            right += sum(h.strip() == r[key].strip() for h, r in zip(hyps, chunk, strict=True))
+            # the answer: the text itself for "asr", its English otherwise
+            answers = [r.text if task == "asr" else r.translation for r in chunk]
+            right += sum(h.strip() == a.strip() for h, a in zip(hyps, answers, strict=True))
         scores[language] = round(right / len(items), 3)
     return scores
 
