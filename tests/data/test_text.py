@@ -195,3 +195,8 @@ def test_leakage_guard_refuses_unseen_audio_but_accepts_and_counts_unseen_text(c
     data = load_run_data(text_only, tokenizer, 0, SkipLog())
     assert (data.speech_examples, data.text_examples, data.unseen_text) == (0, 160, {"ca": 80})
     assert isinstance(data.dataset, SpeechTextDataset) and data.dataset.speech is None
+
+
+def test_a_text_glob_matching_nothing_is_named_as_text(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no text file matches '.*nothing_\*\.jsonl'"):
+        read_text_records([str(tmp_path / "nothing_*.jsonl")])

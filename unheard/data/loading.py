@@ -157,8 +157,12 @@ def read_data(
     return utterances
 
 
-def expand_paths(patterns: tuple[str, ...]) -> list[Path]:
-    """Manifest paths, with shell-style globs (``data/covost2_*_train.jsonl.gz``) expanded.
+def expand_paths(patterns: tuple[str, ...], what: str = "manifest") -> list[Path]:
+    """Paths, with shell-style globs (``data/covost2_*_train.jsonl.gz``) expanded.
+
+    Args:
+        patterns: paths or globs.
+        what: the kind of file, named in the error (``manifest``, ``text file``).
 
     Raises:
         FileNotFoundError: for a pattern that matches nothing.
@@ -170,6 +174,6 @@ def expand_paths(patterns: tuple[str, ...]) -> list[Path]:
             continue
         matches = sorted(glob.glob(pattern))
         if not matches:
-            raise FileNotFoundError(f"no manifest matches {pattern!r}")
+            raise FileNotFoundError(f"no {what} matches {pattern!r}")
         paths.extend(Path(m) for m in matches)
     return paths

@@ -58,7 +58,7 @@ def read_text_records(
         ValueError: naming a line that is not a `ParallelText` record.
     """
     records = []
-    for path in expand_paths(tuple(patterns)):
+    for path in expand_paths(tuple(patterns), what="text file"):
         if not path.is_file():
             raise FileNotFoundError(f"text file {path} does not exist")
         records += [r for r in read_parallel_text(path) if not languages or r.language in languages]
