@@ -184,3 +184,32 @@ def test_the_benchmark_corpus_holds_only_the_kinds_asked_for(tmp_path):
         Benchmark(
             tmp_path, BenchmarkOptions(per_language=4, kinds=("cardinal", "year"))
         ).build_corpus()
+
+
+def test_a_stage_whose_yaml_changed_is_not_passed_off_as_the_old_run(tmp_path, monkeypatch):
+    # the YAML holds the numbers: a value edited there between two runs into the same --out is
+    # another run, as an other override is (the stamp once held the overrides only)
+    import shutil
+
+    import unheard.benchmark.run as run
+    from unheard.benchmark.run import Benchmark, BenchmarkOptions
+    from unheard.benchmark.tracks import configs_dir
+
+    configs = tmp_path / "configs"
+    shutil.copytree(configs_dir() / "mini", configs / "mini")
+    launched: list[list[str]] = []
+    monkeypatch.setattr(run, "_run", launched.append)  # the `unheard train` subprocess
+    options = BenchmarkOptions(configs=str(configs), progress=False)
+    bench = Benchmark(tmp_path / "out", options, log=lambda _: None)
+    out = bench.system_dir("main") / "stage1"
+    bench.train_stage("stage1", out, 3, [])
+    bench.train_stage("stage1", out, 3, [])  # the same run: resumed
+    assert len(launched) == 2 and launched[0] == launched[1]
+    assert (
+        launched[0][4] == str(configs / "mini" / "stage1.yaml") and "run.max_steps=3" in launched[0]
+    )
+    yaml = configs / "mini" / "stage1.yaml"
+    yaml.write_text(yaml.read_text().replace("  lr: 2.0e-3\n", "  lr: 1.0e-3\n"))
+    with pytest.raises(ValueError, match="stage1 holds a run of other settings"):
+        bench.train_stage("stage1", out, 3, [])
+    assert len(launched) == 2

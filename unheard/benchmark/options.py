@@ -51,6 +51,7 @@ class BenchmarkOptions:
     encoder_cache: bool = True
     seed: int = 0
     overrides: tuple[str, ...] = ()  # more ``key=value`` for every training run
+    configs: str | None = None  # the recipes' folder (<configs>/mini/…; None: the repository's)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -67,7 +68,7 @@ class BenchmarkOptions:
         unknown = set(self.ablations) - set(ABLATIONS)
         if unknown:
             raise ValueError(f"unknown ablation(s) {sorted(unknown)}; known: {ABLATIONS}")
-        recipe = track(self.track)
+        recipe = track(self.track, self.configs)
         defaults = {
             "text_steps": MINI_LLM.base.steps,
             "instruct_steps": MINI_LLM.instruct.steps,

@@ -32,7 +32,8 @@ from typing import Any
 
 from unheard.benchmark.options import BenchmarkOptions
 from unheard.benchmark.systems import System, system
-from unheard.benchmark.tracks import Track, configs_dir, track
+from unheard.benchmark.tracks import Track, track
+from unheard.config import load_yaml
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Benchmark:
     @property
     def track(self) -> Track:
         """The track's recipes (``configs/<track>/``)."""
-        return track(self.options.track)
+        return track(self.options.track, self.options.configs)
 
     @property
     def seen(self) -> tuple[str, ...]:
@@ -208,7 +209,7 @@ class Benchmark:
         """
         final = _final_checkpoint(out, steps)
         config = self.track.config_path(stage)
-        shown = config.relative_to(configs_dir().parent)  # configs/<track>/<stage>.yaml
+        shown = config.relative_to(config.parents[2])  # configs/<track>/<stage>.yaml
         data = [str(self.corpus / f"unheard-synth_{lang}_train.jsonl.gz") for lang in self.seen]
         overrides = [
             f"model.llm={self.llm}",
@@ -227,9 +228,11 @@ class Benchmark:
             *self.options.overrides,
         ]
         # what the run is, progress bars aside: a rerun with other settings (e.g. --no-text-replay
-        # into the same --out) must not pass the old run off as the new one, nor resume it
+        # into the same --out, or an edited value in the YAML, which holds the numbers) must not
+        # pass the old run off as the new one, nor resume it
         recipe = {
             "config": str(shown),
+            "settings": load_yaml(config),
             "overrides": [x for x in overrides if not x.startswith("run.progress=")],
         }
         stamp = out / "recipe.json"

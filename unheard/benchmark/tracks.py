@@ -43,6 +43,7 @@ class Track:
 
     name: str  # as ``unheard benchmark`` names it: mini or real-llm
     folder: str  # its folder in configs/
+    root: Path | None = None  # the configs folder (None: the repository's, `configs_dir`)
 
     def __post_init__(self) -> None:
         if self.name not in TRACKS:
@@ -56,7 +57,7 @@ class Track:
         """
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-        return configs_dir() / self.folder / f"{stage}.yaml"
+        return (self.root or configs_dir()) / self.folder / f"{stage}.yaml"
 
     def config(self, stage: str) -> TrainConfig:
         """The stage's training config as its YAML says (no overrides).
@@ -100,13 +101,17 @@ class Track:
         return self.config(stage).optim.lr
 
 
-def track(name: str) -> Track:
+def track(name: str, root: str | Path | None = None) -> Track:
     """The track called ``name`` (``mini``: ``configs/mini/``; ``real-llm``: ``configs/real/``).
+
+    Args:
+        name: ``mini`` or ``real-llm``.
+        root: the folder holding the tracks' config folders (None: the repository's configs/).
 
     Raises:
         ValueError: for an unknown track.
     """
-    return Track(name, "real" if name == "real-llm" else name)
+    return Track(name, "real" if name == "real-llm" else name, Path(root) if root else None)
 
 
 @functools.cache
