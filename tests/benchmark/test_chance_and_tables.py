@@ -62,7 +62,8 @@ def test_chance_scores_and_tables(corpus, tmp_path):
 
 
 def test_benchmark_options_refuse_unknown_tracks_and_ablations():
-    from unheard.benchmark.run import ABLATIONS, Benchmark, BenchmarkOptions, configs_dir
+    from unheard.benchmark.run import Benchmark, BenchmarkOptions
+    from unheard.benchmark.systems import ABLATIONS
 
     assert BenchmarkOptions(ablations=ABLATIONS).ablations == ABLATIONS
     # run in ABLATIONS order, so that text-unseen's baseline (lora-all) is decoded before it
@@ -80,9 +81,70 @@ def test_benchmark_options_refuse_unknown_tracks_and_ablations():
         BenchmarkOptions(track="huge")
     with pytest.raises(ValueError, match="unknown ablation"):
         BenchmarkOptions(ablations=("no-adapter",))
-    # every track has its two stage recipes
-    for track in ("mini", "real"):
-        assert all((configs_dir() / track / f"stage{i}.yaml").is_file() for i in (1, 2))
+
+
+@pytest.mark.parametrize("track", ["mini", "real-llm"])
+def test_the_benchmark_trains_what_the_tracks_yamls_say(track):
+    # the numbers live in configs/<track>/*.yaml only: a config's header command trains what the
+    # benchmark trains (the mini YAMLs once said 500 + 300 steps while the benchmark ran 2,500 +
+    # 1,200, and the Gemma id was written in the code as well)
+    from unheard.benchmark.run import Benchmark, BenchmarkOptions
+    from unheard.benchmark.tracks import configs_dir
+    from unheard.recipes.train_config import load_train_config
+
+    folder = configs_dir() / ("real" if track == "real-llm" else track)
+    stage1, stage2, text = (
+        load_train_config(folder / f"{name}.yaml") for name in ("stage1", "stage2", "text-stage")
+    )
+    options = BenchmarkOptions(track=track)
+    assert options.stage1_steps == stage1.run.max_steps
+    assert options.stage2_steps == stage2.run.max_steps
+    assert options.text_stage_steps == text.run.max_steps
+    assert options.text_stage_lr == text.optim.lr
+    assert (options.stage1_steps, options.stage2_steps) == {
+        "mini": (2500, 1200), "real-llm": (600, 400)
+    }[track]  # fmt: skip
+    bench = Benchmark(Path("unused"), options)
+    assert (bench.seen, bench.unseen) == (("es", "fr", "it", "pt", "de", "en"), ("ca", "nl"))
+    for config in (stage1, stage2, text):
+        assert (config.data.languages, config.data.unseen_languages) == (bench.seen, bench.unseen)
+    if track == "real-llm":
+        assert bench.llm == stage1.model.llm == "google/gemma-3-270m"
+    else:  # the benchmark pretrains its own mT5; the YAML names the shipped one
+        assert bench.llm == "unused/mt5/model" and stage1.model.llm == "unheard:mini-mt5"
+    # given numbers win over the YAML's
+    given = BenchmarkOptions(track=track, stage1_steps=7, text_stage_steps=0, text_stage_lr=1e-3)
+    assert (given.stage1_steps, given.text_stage_steps, given.text_stage_lr) == (7, 0, 1e-3)
+
+
+def test_systems_are_typed_changes_of_main():
+    from unheard.benchmark.systems import SYSTEMS, System, system
+
+    assert [s.name for s in SYSTEMS] == [
+        "main", "no-stage1", "no-lora", "st-only", "lora-all", "text-unseen"
+    ]  # fmt: skip
+    assert system("main").overrides() == [] and system("no-stage1").overrides() == []
+    assert not system("no-stage1").stage1
+    assert system("no-lora").overrides() == ["model.lora.enabled=false"]
+    assert system("st-only").overrides() == ["data.tasks=[st]"]
+    all_linear = ["model.lora.target_modules=[all-linear]"]
+    assert system("lora-all").overrides() == all_linear
+    assert system("text-unseen").overrides() == all_linear and system("text-unseen").text_stage
+    with pytest.raises(ValueError, match="unknown system 'no-adapter'"):
+        system("no-adapter")
+    with pytest.raises(ValueError, match="a text stage trains LoRA"):
+        System("odd", lora=False, text_stage=True)
+
+
+def test_a_given_mt5_is_used_as_it_is_and_nothing_is_pretrained(tmp_path):
+    # --mt5 once only skipped pretraining when its folder held a config.json: a name such as
+    # unheard:mini-mt5 started a pretraining into mt5/ that the training then never used
+    from unheard.benchmark.run import Benchmark, BenchmarkOptions
+
+    bench = Benchmark(tmp_path, BenchmarkOptions(mt5="unheard:mini-mt5"), log=lambda _: None)
+    bench.pretrain_llm()
+    assert bench.llm == "unheard:mini-mt5" and list(tmp_path.iterdir()) == []
+    assert bench.timings == {}
 
 
 def test_text_probe_table_lists_each_system_per_language():
@@ -102,12 +164,12 @@ def test_text_probe_table_lists_each_system_per_language():
 
 
 def test_the_benchmark_corpus_holds_only_the_kinds_asked_for(tmp_path):
-    from unheard.benchmark.run import SEEN, UNSEEN, Benchmark, BenchmarkOptions
+    from unheard.benchmark.run import Benchmark, BenchmarkOptions
 
     options = BenchmarkOptions(per_language=3, kinds=("cardinal", "year"), progress=False)
     bench = Benchmark(tmp_path, options, log=lambda _: None)
     bench.build_corpus()
-    for language in (*SEEN, *UNSEEN):
+    for language in bench.languages:
         for split in ("train", "test"):
             utterances = read_manifest(bench.corpus / f"unheard-synth_{language}_{split}.jsonl.gz")
             kinds = {u.id.split("-")[1] for u in utterances}
@@ -122,3 +184,32 @@ def test_the_benchmark_corpus_holds_only_the_kinds_asked_for(tmp_path):
         Benchmark(
             tmp_path, BenchmarkOptions(per_language=4, kinds=("cardinal", "year"))
         ).build_corpus()
+
+
+def test_a_stage_whose_yaml_changed_is_not_passed_off_as_the_old_run(tmp_path, monkeypatch):
+    # the YAML holds the numbers: a value edited there between two runs into the same --out is
+    # another run, as an other override is (the stamp once held the overrides only)
+    import shutil
+
+    import unheard.benchmark.run as run
+    from unheard.benchmark.run import Benchmark, BenchmarkOptions
+    from unheard.benchmark.tracks import configs_dir
+
+    configs = tmp_path / "configs"
+    shutil.copytree(configs_dir() / "mini", configs / "mini")
+    launched: list[list[str]] = []
+    monkeypatch.setattr(run, "_run", launched.append)  # the `unheard train` subprocess
+    options = BenchmarkOptions(configs=str(configs), progress=False)
+    bench = Benchmark(tmp_path / "out", options, log=lambda _: None)
+    out = bench.system_dir("main") / "stage1"
+    bench.train_stage("stage1", out, 3, [])
+    bench.train_stage("stage1", out, 3, [])  # the same run: resumed
+    assert len(launched) == 2 and launched[0] == launched[1]
+    assert (
+        launched[0][4] == str(configs / "mini" / "stage1.yaml") and "run.max_steps=3" in launched[0]
+    )
+    yaml = configs / "mini" / "stage1.yaml"
+    yaml.write_text(yaml.read_text().replace("  lr: 2.0e-3\n", "  lr: 1.0e-3\n"))
+    with pytest.raises(ValueError, match="stage1 holds a run of other settings"):
+        bench.train_stage("stage1", out, 3, [])
+    assert len(launched) == 2

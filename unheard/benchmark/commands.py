@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from unheard.benchmark.options import ABLATIONS
+from unheard.benchmark.options import BenchmarkOptions
+from unheard.benchmark.systems import ABLATIONS
+from unheard.benchmark.tracks import TRACKS
 from unheard.data.commands import language_codes
 
 
@@ -20,38 +22,54 @@ def add_parser(subparsers: Any) -> None:
         "language including the unseen ca and nl, and score against the chance baseline. Every "
         "step resumes; a rerun rebuilds only what is missing.",
     )
-    p.add_argument("track", choices=("mini", "real-llm"), help="mini: the small mT5; real-llm: "
+    p.add_argument("track", choices=TRACKS, help="mini: the small mT5; real-llm: "
                    "Gemma 3 270M + LoRA")  # fmt: skip
     p.add_argument("overrides", nargs="*", help="key=value overrides for every training run")
     p.add_argument("--out", help="output folder (default runs/benchmark/TRACK)")
-    p.add_argument("--per-language", type=int, default=1000, help="training utterances/language")
+    p.add_argument(
+        "--per-language",
+        type=int,
+        help=f"training utterances per language (default {BenchmarkOptions.per_language})",
+    )
     p.add_argument(
         "--kinds",
         type=language_codes,
         help="comma-separated item kinds of the corpus (default cardinal,year; 'all': all nine)",
     )
-    p.add_argument("--text-steps", type=int, default=1000, help="mini: mT5 text pretraining steps")
+    # unset numbers are the recipe's (BenchmarkOptions): the mini LLM's (mini_llm.MINI_LLM) and
+    # the track's configs' (configs/<track>/*.yaml), named here only in the help
     p.add_argument(
-        "--instruct-steps", type=int, default=400, help="mini: then instruction-tuning steps"
+        "--text-steps", type=int, help="mini: mT5 text pretraining steps (default: the recipe's)"
     )
-    p.add_argument("--mt5", help="mini: use this pretrained mT5 folder instead of pretraining")
+    p.add_argument(
+        "--instruct-steps",
+        type=int,
+        help="mini: then instruction-tuning steps (default: the recipe's, "
+        "unheard/benchmark/mini_llm.py)",
+    )
+    p.add_argument(
+        "--mt5",
+        help="mini: use this mT5 instead of pretraining one (a folder, or unheard:mini-mt5: the "
+        "shipped one)",
+    )
     p.add_argument(
         "--llm-languages",
         type=language_codes,
         help="mini: comma-separated languages whose text the mT5 learns (default all 8; e.g. "
         "es,fr,it,pt,de,en for an LLM that barely knows the unseen ca and nl)",
     )
-    p.add_argument("--stage1-steps", type=int, help="default: mini 2500, real-llm 600")
-    p.add_argument("--stage2-steps", type=int, help="default: mini 1200, real-llm 400")
+    p.add_argument("--stage1-steps", type=int, help="default: configs/TRACK/stage1.yaml's")
+    p.add_argument("--stage2-steps", type=int, help="default: configs/TRACK/stage2.yaml's")
     p.add_argument(
         "--text-stage-steps",
         type=int,
-        default=600,
-        help="text-unseen: steps of its text-only LoRA stage before stage 2 (0: "
-        "none, the text only mixed into stage 2)",
+        help="text-unseen: steps of its text-only LoRA stage before stage 2 (0: none, the text "
+        "only mixed into stage 2; default: configs/TRACK/text-stage.yaml's)",
     )
     p.add_argument(
-        "--text-stage-lr", type=float, default=2e-3, help="text-unseen: its text stage's peak lr"
+        "--text-stage-lr",
+        type=float,
+        help="text-unseen: its text stage's peak lr (default: text-stage.yaml's)",
     )
     p.add_argument(
         "--text-replay",
@@ -71,29 +89,30 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from unheard.benchmark.run import SEEN, UNSEEN, BenchmarkOptions, run_benchmark
+    from unheard.benchmark.run import run_benchmark
     from unheard.benchmark.table import comparison_table, language_table, systems_table
     from unheard.benchmark.text_probe import text_probe_table
 
     # --kinds all: every kind; no --kinds: the default (numbers and years)
     kinds = {} if args.kinds is None else {"kinds": None if args.kinds == ("all",) else args.kinds}
+    # options not given keep BenchmarkOptions' defaults
+    given = {"per_language": args.per_language} if args.per_language is not None else {}
     options = BenchmarkOptions(
-        track=args.track, per_language=args.per_language,
-        text_steps=args.text_steps,
-        instruct_steps=args.instruct_steps,
+        track=args.track, text_steps=args.text_steps, instruct_steps=args.instruct_steps,
         llm_languages=args.llm_languages,
         mt5=args.mt5, stage1_steps=args.stage1_steps, stage2_steps=args.stage2_steps,
         text_stage_steps=args.text_stage_steps, text_stage_lr=args.text_stage_lr,
         text_replay=args.text_replay,
         ablations=tuple(args.ablations), encoder_cache=not args.no_encoder_cache,
-        seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress, **kinds,
+        seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress,
+        **kinds, **given,
     )  # fmt: skip
     out = Path(args.out or f"runs/benchmark/{args.track}")
     bench, results = run_benchmark(out, options)
     tables = [
         f"# unheard benchmark — {args.track} track\n",
         "Main system per language, each cell `score [chance]`:\n",
-        language_table(results["main"], results["chance"], SEEN, UNSEEN),
+        language_table(results["main"], results["chance"], bench.seen, bench.unseen),
         "\nSystems (mean over languages):\n",
         systems_table(results),
         "\nMain against chance and each ablation against main (paired bootstrap, same "
@@ -101,7 +120,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         comparison_table(results),
         "\nThe LLM's own text translation into English (text where the audio goes; BLEU / exact "
         "%, 50 test sentences per language):\n",
-        text_probe_table(bench.text_probes, SEEN, UNSEEN),
+        text_probe_table(bench.text_probes, bench.seen, bench.unseen),
         f"\nWall time per step (s): {bench.timings}\n",
     ]
     text = "\n".join(tables)

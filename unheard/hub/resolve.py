@@ -3,6 +3,9 @@
 ``resolve(name)`` tries, in order:
 
 1. ``tiny:<kind>``: a tiny random model built once into the cache (``unheard.tiny``).
+   ``unheard:<name>``: a model unheard ships in its package (``unheard.hub.packaged.SHIPPED``:
+   ``unheard:mini-mt5``, the mini track's mT5 in ``unheard/assets/mini/mt5``), never looked up
+   on the hub. A scheme rather than ``USER/NAME``, so that it cannot be taken for a hub id.
 2. A local directory: returned as is.
 3. The Hugging Face hub: the name is returned as is when the model is in the local HF cache or
    the hub answers for it. Asking costs one metadata request with a short timeout, and is asked
@@ -23,7 +26,14 @@ import logging
 from pathlib import Path
 
 from unheard.cache import build_once, cache_root
-from unheard.hub.packaged import INSTALL_HINT, OFFLINE_SCHEME, PACKAGED, packaged_model
+from unheard.hub.packaged import (
+    INSTALL_HINT,
+    OFFLINE_SCHEME,
+    PACKAGED,
+    SHIPPED_SCHEME,
+    packaged_model,
+    shipped_model,
+)
 from unheard.tiny import TINY_SCHEME, resolve_tiny
 
 log = logging.getLogger(__name__)
@@ -36,21 +46,24 @@ def resolve(name: str, cache: str | Path | None = None) -> str:
 
     Args:
         name: a local directory, a hub id, ``offline:whisper-base`` / ``offline:gemma-3-270m``
-            (the packaged copies), or ``tiny:<kind>``.
+            (the packaged copies), ``unheard:mini-mt5`` (shipped in unheard), or ``tiny:<kind>``.
         cache: the unheard cache root (default: see `cache_root`).
 
     Returns:
         ``name`` itself for a local directory or a hub model that can be downloaded (or is in
-        the HF cache); otherwise the directory of the converted packaged copy.
+        the HF cache); the package's folder for a shipped model; otherwise the directory of the
+        converted packaged copy.
 
     Raises:
         OSError: when ``name`` is not a local directory, not available from the hub and not
             packaged, or packaged but its packages are not installed (the message says which
-            to install).
+            to install), or ``unheard:`` but not a model unheard ships.
         ValueError: for an unknown ``tiny:`` kind.
     """
     if name.startswith(TINY_SCHEME):
         return resolve_tiny(name, cache)
+    if name.startswith(SHIPPED_SCHEME):
+        return str(shipped_model(name))
     if Path(name).expanduser().is_dir():
         return name
     packaged = packaged_model(name)

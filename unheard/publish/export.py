@@ -4,8 +4,8 @@ The folder holds ``trained.safetensors``, ``unheard.json`` (the checkpoint confi
 ``README.md`` with the Hub's metadata, and ``metrics.json`` when scores are given. Upload it as it
 is (``hf upload USER/NAME DIR``); ``unheard.load("USER/NAME")`` then loads it anywhere.
 
-The frozen encoder and LLM must resolve on another machine. A hub id (or ``tiny:``/``offline:``
-name) is kept. A local folder is not: a small one (up to ``max_copy_mb``, such as the mini mT5 of
+The frozen encoder and LLM must resolve on another machine. A hub id (or ``tiny:``/``offline:``/
+``unheard:`` name) is kept. A local folder is not: a small one (up to ``max_copy_mb``, such as the mini mT5 of
 ``unheard/assets/mini``) is copied into the export and named ``./encoder`` or ``./llm``, which
 `read_checkpoint_config` resolves beside the config wherever the folder lies, the hub cache's
 snapshot included; a bigger one is refused unless the hub id it is a copy of is given.
@@ -27,7 +27,7 @@ from typing import Any
 from unheard.checkpoint import CONFIG_NAME, WEIGHTS_NAME, read_checkpoint_config
 from unheard.files import atomic_directory
 from unheard.hub.checkpoints import checkpoint_folder, is_hub_id
-from unheard.hub.packaged import OFFLINE_SCHEME, packaged_model
+from unheard.hub.packaged import OFFLINE_SCHEME, SHIPPED_SCHEME, packaged_model
 from unheard.publish.model_card import CardFacts, model_card
 from unheard.tiny import TINY_SCHEME
 
@@ -186,7 +186,7 @@ def frozen_name(key: str, name: str, options: ExportOptions) -> tuple[str, Path 
 
     Returns:
         ``(name in unheard.json, folder to copy)``: ``("./llm", path)`` for a small local
-        folder, ``(name, None)`` for a hub id or a ``tiny:``/``offline:`` name.
+        folder, ``(name, None)`` for a hub id or a ``tiny:``/``offline:``/``unheard:`` name.
 
     Raises:
         ValueError: for a local folder bigger than ``max_copy_mb``, or a name that is neither a
@@ -205,7 +205,7 @@ def frozen_name(key: str, name: str, options: ExportOptions) -> tuple[str, Path 
                 "USER/NAME, or raise --max-copy-mb to ship it in the export"
             )
         return f"./{key}", path
-    if name.startswith((TINY_SCHEME, OFFLINE_SCHEME)) or is_hub_id(name):
+    if name.startswith((TINY_SCHEME, OFFLINE_SCHEME, SHIPPED_SCHEME)) or is_hub_id(name):
         return name, None
     raise ValueError(
         f"the checkpoint's {key} {name!r} is neither a local folder nor a hub id: name the hub "
@@ -216,7 +216,7 @@ def frozen_name(key: str, name: str, options: ExportOptions) -> tuple[str, Path 
 def base_model(name: str) -> str | None:
     """The hub id of a frozen model for the card's ``base_model`` (None for shipped or tiny
     ones)."""
-    if name.startswith("./") or name.startswith(TINY_SCHEME):
+    if name.startswith(("./", TINY_SCHEME, SHIPPED_SCHEME)):
         return None
     packaged = packaged_model(name)
     return packaged.hub_id if packaged is not None else name

@@ -7,8 +7,12 @@ import json
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from unheard.data.commands import language_codes
+
+if TYPE_CHECKING:  # imported when a command runs: `unheard --help` stays fast
+    from unheard.recipes.pretrain_text import TextPretrainOptions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -91,10 +95,21 @@ def _task_weights(value: str) -> dict[str, float]:
     return weights
 
 
-def _pretrain_text(args: argparse.Namespace) -> int:
-    from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
+def text_pretrain_options(args: argparse.Namespace) -> TextPretrainOptions:
+    """The options an ``unheard pretrain-text`` command line stands for.
 
-    options = TextPretrainOptions(
+    Args:
+        args: its parsed arguments.
+
+    Returns:
+        The options `pretrain_text` runs with.
+
+    Raises:
+        ValueError: for a value `TextPretrainOptions` refuses.
+    """
+    from unheard.recipes.pretrain_text import TextPretrainOptions
+
+    return TextPretrainOptions(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, d_model=args.d_model,
         d_ff=4 * args.d_model, layers=args.layers, vocab_size=args.vocab_size, seed=args.seed,
         denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,
@@ -102,7 +117,12 @@ def _pretrain_text(args: argparse.Namespace) -> int:
         languages=args.languages, instruct_weights=args.instruct_weights,
         balance_lengths=args.balance_lengths,
     )  # fmt: skip
-    metrics = pretrain_text(args.train, args.dev, args.out, options)
+
+
+def _pretrain_text(args: argparse.Namespace) -> int:
+    from unheard.recipes.pretrain_text import pretrain_text
+
+    metrics = pretrain_text(args.train, args.dev, args.out, text_pretrain_options(args))
     print(json.dumps(metrics.get("translation_exact_match", {})))
     return 0
 
