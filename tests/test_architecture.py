@@ -28,12 +28,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 SIDEWAYS = {
     ("cache", "files"),
     ("hub", "cache"),
-    ("tiny", "build"),
     ("build", "tiny"),
-    ("plan", "build"),
     ("checkpoint", "build"),
     ("evaluation", "decoding"),  # evaluation reads the hypothesis files decoding writes
-    ("publish", "recipes"),
     ("__main__", "cli"),
 }
 

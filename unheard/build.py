@@ -10,6 +10,7 @@ user would. Building without weights (``weights=False``) constructs the architec
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,6 +32,7 @@ from unheard.hub import resolve
 from unheard.model.encoder import SpeechEncoder
 from unheard.model.lora import apply_lora
 from unheard.model.speech_llm import SpeechLLM
+from unheard.tiny import TINY_SCHEME, resolve_tiny
 
 LLM_FRAME_MS = 80.0  # the paper's adapter output rate
 
@@ -125,8 +127,22 @@ def _architecture(name: str, inline: dict[str, Any] | None) -> PretrainedConfig:
     return AutoConfig.for_model(model_type, **inline)
 
 
+def resolve_model(name: str, cache: str | Path | None = None) -> str:
+    """A local path or hub id ``from_pretrained`` loads for a model name: ``tiny:<kind>`` is
+    built once into the cache (`unheard.tiny.resolve_tiny`), anything else goes to
+    `unheard.hub.resolve` (local, shipped, hub, or the packaged copy).
+
+    Raises:
+        OSError: for a name that resolves nowhere (the message says what was tried).
+        ValueError: for an unknown ``tiny:`` kind.
+    """
+    if name.startswith(TINY_SCHEME):
+        return resolve_tiny(name, cache)
+    return resolve(name, cache)
+
+
 def _pretrained(auto: Any, name: str, **kwargs: Any) -> Any:
-    name = resolve(name)  # tiny:, local, hub, or the packaged copy (raises a clear OSError)
+    name = resolve_model(name)  # raises a clear OSError
     try:
         return auto.from_pretrained(name, **kwargs)
     except OSError as e:

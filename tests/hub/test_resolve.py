@@ -27,7 +27,9 @@ def test_local_directory_passes_through(tmp_path):
 
 
 def test_tiny_scheme_builds_into_the_given_cache(tmp_path):
-    path = resolve("tiny:whisper", cache=tmp_path)
+    from unheard.build import resolve_model
+
+    path = resolve_model("tiny:whisper", cache=tmp_path)
     assert path == str(tmp_path / "tiny" / "whisper-v1")
     assert (tmp_path / "tiny" / "whisper-v1" / "config.json").is_file()
 

@@ -2,8 +2,7 @@
 
 ``resolve(name)`` tries, in order:
 
-1. ``tiny:<kind>``: a tiny random model built once into the cache (``unheard.tiny``).
-   ``unheard:<name>``: a model unheard ships in its package (``unheard.hub.packaged.SHIPPED``:
+1. ``unheard:<name>``: a model unheard ships in its package (``unheard.hub.packaged.SHIPPED``:
    ``unheard:mini-mt5``, the mini track's mT5 in ``unheard/assets/mini/mt5``), never looked up
    on the hub. A scheme rather than ``USER/NAME``, so that it cannot be taken for a hub id.
 2. A local directory: returned as is.
@@ -16,7 +15,9 @@
    ``$UNHEARD_CACHE/hub/<name>`` (default ``~/.cache/unheard/hub``): about 15 s for Whisper base
    and about a minute for Gemma on two cores; later resolves return the directory at once.
 
-Anything else raises an ``OSError`` naming what was tried and why each failed.
+Anything else raises an ``OSError`` naming what was tried and why each failed. ``tiny:<kind>``
+names (random test models) are built above this layer, by ``unheard.build.resolve_model``: they
+need the data package's prompts for their tokenizer, and the hub sits below data.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from unheard.hub.packaged import (
     packaged_model,
     shipped_model,
 )
-from unheard.tiny import TINY_SCHEME, resolve_tiny
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def resolve(name: str, cache: str | Path | None = None) -> str:
 
     Args:
         name: a local directory, a hub id, ``offline:whisper-base`` / ``offline:gemma-3-270m``
-            (the packaged copies), ``unheard:mini-mt5`` (shipped in unheard), or ``tiny:<kind>``.
+            (the packaged copies), or ``unheard:mini-mt5`` (shipped in unheard).
         cache: the unheard cache root (default: see `cache_root`).
 
     Returns:
@@ -58,10 +58,7 @@ def resolve(name: str, cache: str | Path | None = None) -> str:
         OSError: when ``name`` is not a local directory, not available from the hub and not
             packaged, or packaged but its packages are not installed (the message says which
             to install), or ``unheard:`` but not a model unheard ships.
-        ValueError: for an unknown ``tiny:`` kind.
     """
-    if name.startswith(TINY_SCHEME):
-        return resolve_tiny(name, cache)
     if name.startswith(SHIPPED_SCHEME):
         return str(shipped_model(name))
     if Path(name).expanduser().is_dir():
