@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -36,10 +37,34 @@ def test_plan_json_reports_the_papers_counts_in_seconds(preset, adapter, lora):
 
 
 def test_plan_applies_overrides_and_prints_a_table():
-    result = _unheard("plan", "paper-mt0-xl", "model.lora.r=8", "model.adapter_stride=2")
-    assert result.returncode == 0, result.stderr
-    assert "4,718,592" in result.stdout  # LoRA r=8: half of 9,437,184
-    assert "adapter" in result.stdout and "GiB" in result.stdout
+    args = ("plan", "paper-mt0-xl", "model.lora.r=8", "model.adapter_stride=2")
+    table, as_json = _unheard(*args), _unheard(*args, "--json")
+    assert table.returncode == 0 and as_json.returncode == 0, table.stderr + as_json.stderr
+    report = json.loads(as_json.stdout)
+    # w2v-BERT 2.0 (24 layers + the embedding output mixed), the paper's adapter, LoRA r=8 (half
+    # of 9,437,184; the stride does not change the adapter's size), mT0-xl
+    expected = {"encoder": 580_493_120, "layer_mix": 25, "adapter": 18_878_464,
+                "lora": 4_718_592, "llm": 3_742_619_648}  # fmt: skip
+    expected["trainable"] = expected["layer_mix"] + expected["adapter"] + expected["lora"]
+    expected["total"] = sum(expected.values()) - expected["trainable"]
+    printed = {
+        part: int(count.replace(",", ""))
+        for part, count in re.findall(r"^  (\w+) +([\d,]+)  \(", table.stdout, re.MULTILINE)
+    }
+    assert printed == report["params"] == expected
+    share = float(re.search(r"trainable share ([\d.]+)%", table.stdout)[1])
+    assert share == pytest.approx(100 * expected["trainable"] / expected["total"], abs=5e-4)
+    # the memory table: each row's DDP and FSDP figures are the JSON's, rounded ("-": none)
+    by_strategy = report["memory_gib_by_strategy"]
+    rows = re.findall(r"^  (\w+) +(-|[\d.]+) +([\d.]+)$", table.stdout, re.MULTILINE)
+    assert [part for part, _, _ in rows] == list(by_strategy["fsdp"])
+    for part, ddp, fsdp in rows:
+        assert float(fsdp) == pytest.approx(by_strategy["fsdp"][part], abs=0.006)
+        if part in by_strategy["ddp"]:
+            assert float(ddp) == pytest.approx(by_strategy["ddp"][part], abs=0.006)
+        else:
+            assert ddp == "-"  # FSDP only: the weights it gathers
+    assert 0 < by_strategy["ddp"]["total"] < by_strategy["fsdp"]["total"]  # one device: gathers
 
 
 def test_plan_reports_memory_per_device_under_ddp_and_fsdp():
@@ -82,9 +107,23 @@ def test_demo_runs_the_slice_end_to_end(tmp_path):
         "demo", "--tiny", "--out", str(tmp_path), "--steps", "10", "--per-language", "2"
     )
     assert result.returncode == 0, result.stderr
-    assert "ASR WER" in result.stdout and "ST chrF" in result.stdout
     assert (tmp_path / "checkpoint" / "trained.safetensors").is_file()
     assert (tmp_path / "corpus" / "manifest.jsonl").is_file()
+    # the scores are numbers in their ranges ("nan" would have passed a check of the words)
+    done = re.search(
+        r"ASR WER ([\d.]+)% \(exact (\d+)%\), ST chrF ([\d.]+) BLEU ([\d.]+) "
+        r"\(exact (\d+)%\), final loss ([\d.]+)$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert done, result.stdout[-2000:]
+    asr_wer, asr_exact, chrf, bleu, st_exact, loss = map(float, done.groups())
+    assert asr_wer >= 0 and 0 <= chrf <= 100 and 0 <= bleu <= 100
+    assert 0 <= asr_exact <= 100 and 0 <= st_exact <= 100
+    # the final loss is the mean of the last 10 steps' losses: with 10 steps, the mean that the
+    # step-10 log line printed too (a second, independent print of the same number)
+    logged = re.search(r"^step +10 +loss ([\d.]+) ", result.stdout, re.MULTILINE)
+    assert logged and float(logged[1]) == pytest.approx(loss, abs=1e-3) and 0 < loss < 20
 
 
 @pytest.mark.parametrize(
