@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import subprocess
 import sys
 import time
@@ -36,10 +38,34 @@ def test_plan_json_reports_the_papers_counts_in_seconds(preset, adapter, lora):
 
 
 def test_plan_applies_overrides_and_prints_a_table():
-    result = _unheard("plan", "paper-mt0-xl", "model.lora.r=8", "model.adapter_stride=2")
-    assert result.returncode == 0, result.stderr
-    assert "4,718,592" in result.stdout  # LoRA r=8: half of 9,437,184
-    assert "adapter" in result.stdout and "GiB" in result.stdout
+    args = ("plan", "paper-mt0-xl", "model.lora.r=8", "model.adapter_stride=2")
+    table, as_json = _unheard(*args), _unheard(*args, "--json")
+    assert table.returncode == 0 and as_json.returncode == 0, table.stderr + as_json.stderr
+    report = json.loads(as_json.stdout)
+    # w2v-BERT 2.0 (24 layers + the embedding output mixed), the paper's adapter, LoRA r=8 (half
+    # of 9,437,184; the stride does not change the adapter's size), mT0-xl
+    expected = {"encoder": 580_493_120, "layer_mix": 25, "adapter": 18_878_464,
+                "lora": 4_718_592, "llm": 3_742_619_648}  # fmt: skip
+    expected["trainable"] = expected["layer_mix"] + expected["adapter"] + expected["lora"]
+    expected["total"] = sum(expected.values()) - expected["trainable"]
+    printed = {
+        part: int(count.replace(",", ""))
+        for part, count in re.findall(r"^  (\w+) +([\d,]+)  \(", table.stdout, re.MULTILINE)
+    }
+    assert printed == report["params"] == expected
+    share = float(re.search(r"trainable share ([\d.]+)%", table.stdout)[1])
+    assert share == pytest.approx(100 * expected["trainable"] / expected["total"], abs=5e-4)
+    # the memory table: each row's DDP and FSDP figures are the JSON's, rounded ("-": none)
+    by_strategy = report["memory_gib_by_strategy"]
+    rows = re.findall(r"^  (\w+) +(-|[\d.]+) +([\d.]+)$", table.stdout, re.MULTILINE)
+    assert [part for part, _, _ in rows] == list(by_strategy["fsdp"])
+    for part, ddp, fsdp in rows:
+        assert float(fsdp) == pytest.approx(by_strategy["fsdp"][part], abs=0.006)
+        if part in by_strategy["ddp"]:
+            assert float(ddp) == pytest.approx(by_strategy["ddp"][part], abs=0.006)
+        else:
+            assert ddp == "-"  # FSDP only: the weights it gathers
+    assert 0 < by_strategy["ddp"]["total"] < by_strategy["fsdp"]["total"]  # one device: gathers
 
 
 def test_plan_reports_memory_per_device_under_ddp_and_fsdp():
@@ -88,7 +114,6 @@ def test_tiny_demo_trains_the_tiny_config_and_scores_held_out_utterances(tmp_pat
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "On 20 held-out test utterances (never trained on" in result.stdout
-    assert "ASR WER" in result.stdout and "ST chrF" in result.stdout
     assert (tmp_path / "run/checkpoints/step-4/trained.safetensors").is_file()
     summary = json.loads((tmp_path / "run/summary.json").read_text())
     assert summary["steps"] == 4 and summary["init_from"] is None  # the recipe's own run
@@ -100,6 +125,20 @@ def test_tiny_demo_trains_the_tiny_config_and_scores_held_out_utterances(tmp_pat
                   for line in path.read_text().splitlines()]  # fmt: skip
         assert {h["id"] for h in scored} == test and len(scored) == 20
     assert len(train) == 8 and not train & test
+    # the scores are numbers in their ranges ("nan" would have passed a check of the words)
+    done = re.search(
+        r"4 steps, final training loss ([\d.]+)\. .*: ASR WER ([\d.]+)% \(exact (\d+)%\), "
+        r"ST chrF ([\d.]+) BLEU ([\d.]+) \(exact (\d+)%\)$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert done, result.stdout[-2000:]
+    loss, asr_wer, asr_exact, chrf, bleu, st_exact = map(float, done.groups())
+    assert asr_wer >= 0 and 0 <= chrf <= 100 and 0 <= bleu <= 100
+    logged = [json.loads(line) for line in (tmp_path / "run/log.jsonl").read_text().splitlines()]
+    last = [r["loss"] for r in logged if r.get("kind") == "train"][-1]
+    assert loss == pytest.approx(last, abs=1e-3) and math.isfinite(loss)  # the run's own log
+    assert 0 <= asr_exact <= 100 and 0 <= st_exact <= 100
 
 
 @pytest.mark.parametrize(

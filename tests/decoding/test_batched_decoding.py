@@ -1,7 +1,11 @@
-"""Batched decoding: duration batches, the length limit, and batched greedy hypotheses equal to
-one-at-a-time ones on tiny models whose trained parts are perturbed (so they write something)."""
+"""Batched decoding: duration batches, the length limit, batched greedy hypotheses equal to
+one-at-a-time ones, greedy equal to the model's argmax step by step, and beam search finding
+answers the model scores at least as high as greedy's, on tiny models whose trained parts are
+perturbed (so they write something)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 import torch
@@ -12,11 +16,12 @@ from unheard.data.features import feature_extractor_for
 from unheard.decoding.batching import duration_batches
 from unheard.decoding.decode import DecodeOptions, decode
 from unheard.evaluation.degenerate import is_looping
+from unheard.model.speech_llm import IGNORE_INDEX
 
 
 def _setup(config):
+    torch.manual_seed(1)  # before building: the adapter's and LoRA's initial draws too
     model = build_speech_llm(config)
-    torch.manual_seed(1)
     with torch.no_grad():  # random adapter, LoRA B non-zero: non-trivial, varied answers
         for p in model.parameters():
             if p.requires_grad:
@@ -86,3 +91,101 @@ def test_beam_search_and_repetition_guards_run_on_both_llm_kinds(llm, tiny_model
     # the random model loops; forbidding repeated token pairs breaks the loops
     assert any(is_looping(h) for h in plain)
     assert guarded != plain and sum(map(is_looping, guarded)) < sum(map(is_looping, plain))
+
+
+def _decode_ids(model, collator, tokenizer, examples, options) -> tuple[list[str], list[list[int]]]:
+    """`decode`'s hypotheses and the answer ids its ``generate`` calls returned (each up to and
+    including EOS, in the order of ``examples``): the real calls, recorded on their way out."""
+    rows: list[list[int]] = []  # in batch order: longest utterances first
+    order: list[int] = []
+    generate = model.generate
+
+    def recording(**kwargs):
+        ids = generate(**kwargs)
+        rows.extend(ids.tolist())
+        return ids
+
+    model.generate = recording
+    try:
+        texts = decode(model, collator, tokenizer, examples, options, on_batch=lambda i, _: order.extend(i))  # fmt: skip
+    finally:
+        del model.generate
+    eos = tokenizer.eos_token_id
+    by_example = dict(zip(order, rows, strict=True))
+    return texts, [
+        row[: row.index(eos) + 1] if eos in row else row
+        for row in (by_example[i] for i in range(len(examples)))
+    ]
+
+
+def _answer_log_probs(model, collator, example, ids: list[int]) -> torch.Tensor:
+    """``(len(ids), vocab)`` log-probabilities of each answer position given the tokens before it,
+    by a teacher-forced forward pass (independent of ``generate``)."""
+    batch = collator([replace(example, target=None)])
+    target = torch.tensor([ids])
+    batch = replace(batch, target_ids=target, target_mask=torch.ones_like(target))
+    with torch.no_grad():
+        out = model(**batch)
+    return out.logits.float().log_softmax(-1)[out.labels != IGNORE_INDEX]
+
+
+def _argmax_answer(model, collator, example, eos: int, limit: int) -> list[int]:
+    ids: list[int] = []
+    while len(ids) < limit and (not ids or ids[-1] != eos):
+        # the last position predicts the token after ``ids`` (its own target is a placeholder)
+        ids.append(int(_answer_log_probs(model, collator, example, [*ids, eos])[-1].argmax()))
+    return ids
+
+
+TWO_KINDS = [("whisper", "mt5"), ("whisper", "qwen2")]  # beams change answers of both
+
+
+@pytest.mark.parametrize(("encoder", "llm"), TWO_KINDS)
+def test_greedy_search_is_the_models_argmax_at_every_step(encoder, llm, tiny_models, clips):
+    model, collator, tokenizer = _setup(tiny_models(encoder, llm))
+    examples = _examples(clips)
+    options = DecodeOptions(num_beams=1, batch_size=1, length_base=8, tokens_per_second=0)
+    texts, ids = _decode_ids(model, collator, tokenizer, examples, options)
+    for example, text, row in zip(examples, texts, ids, strict=True):
+        expected = _argmax_answer(model, collator, example, tokenizer.eos_token_id, limit=8)
+        assert row == expected, example.id
+        assert text == tokenizer.decode(expected, skip_special_tokens=True).strip()
+
+
+@pytest.mark.parametrize(("encoder", "llm"), TWO_KINDS)
+def test_beam_search_scores_at_least_greedys_and_batches_like_one_at_a_time(
+    encoder, llm, tiny_models, clips
+):
+    model, collator, tokenizer = _setup(tiny_models(encoder, llm))
+    examples = _examples(clips)
+    # one length limit for all (tokens_per_second=0): see the duration-limit test below
+    same = {"length_base": 8, "tokens_per_second": 0}
+    greedy, greedy_ids = _decode_ids(model, collator, tokenizer, examples, DecodeOptions(batch_size=1, **same))  # fmt: skip
+    beam, beam_ids = _decode_ids(model, collator, tokenizer, examples, DecodeOptions(num_beams=4, batch_size=1, **same))  # fmt: skip
+    batched = decode(model, collator, tokenizer, examples, DecodeOptions(num_beams=4, batch_size=16, **same))  # fmt: skip
+    assert batched == beam
+
+    def score(example, ids: list[int]) -> float:
+        # what transformers' beam search ranks finished answers by: the summed log-probability
+        # over the answer's tokens (EOS included) / length ** length_penalty (DecodeOptions: 1.0)
+        log_probs = _answer_log_probs(model, collator, example, ids)
+        return float(log_probs.gather(1, torch.tensor(ids)[:, None]).sum()) / len(ids)
+
+    gains = [
+        score(e, b) - score(e, g) for e, b, g in zip(examples, beam_ids, greedy_ids, strict=True)
+    ]
+    # 4 beams keep greedy's answer in view or one scored higher (not a theorem of beam search,
+    # which may drop greedy's prefix; true of every answer here, seen: gains 0 to 0.19 nats/token)
+    assert min(gains) > -1e-5, gains
+    assert max(gains) > 1e-3 and beam != greedy  # and the beams changed some answers
+
+
+@pytest.mark.xfail(strict=True, reason="defect: beam search is not prefix-consistent, and a batch "
+                   "is searched up to its longest utterance's limit, then cut")  # fmt: skip
+def test_batched_beam_search_with_duration_limits_equals_one_at_a_time(tiny_models, clips):
+    model, collator, tokenizer = _setup(tiny_models("whisper", "qwen2"))
+    examples = _examples(clips)
+    by_duration = {"num_beams": 4, "length_base": 8, "tokens_per_second": 2}
+    batched = decode(model, collator, tokenizer, examples, DecodeOptions(batch_size=16, **by_duration))  # fmt: skip
+    alone = decode(model, collator, tokenizer, examples, DecodeOptions(batch_size=1, **by_duration))  # fmt: skip
+    assert batched == alone

@@ -4,6 +4,7 @@ and the report a person reads."""
 from __future__ import annotations
 
 import pytest
+import sacrebleu
 
 from unheard.decoding.hypotheses import Hypothesis
 from unheard.evaluation.evaluate import EvaluationOptions, evaluate
@@ -53,11 +54,17 @@ def test_groups_hold_the_metrics_with_nulls_where_they_do_not_apply():
     assert ca["scored"] == {"st": 2, "asr": 1} and ca["utterances"] == 4
     # targets en and zh need 13a and zh: no single pooled BLEU, but chrF and the ASR scores
     assert ca["bleu"] is None and ca["bleu_tokenizer"] == "mixed: 13a, zh"
-    assert ca["chrf"] is not None and ca["wer"] > 0
+    # chrF pools both targets: sacreBLEU's corpus chrF over ca's two ST pairs, computed here
+    wrong = EN.replace("country", "mountains")
+    expected = sacrebleu.corpus_chrf([wrong, ZH], [[EN, ZH]]).score
+    assert ca["chrf"] == pytest.approx(expected, abs=1e-9) == pytest.approx(91.6224, abs=1e-4)
+    assert es["chrf"] == pytest.approx(100.0) and ca["wer"] > 0
     assert ca["language_accuracy"] == pytest.approx(75.0)  # the Spanish one is wrong
     assert m["language_confusion"]["ca"] == {"ca": 1, "es": 1}
 
     overall = m["overall"]
+    pooled = sacrebleu.corpus_chrf([EN, wrong, ZH], [[EN, EN, ZH]]).score  # 95.3562
+    assert overall["chrf"] == pytest.approx(pooled, abs=1e-9)
     assert overall["utterances"] == 7 and overall["language_accuracy"] == pytest.approx(600 / 7)
     assert overall["macro"]["language_accuracy"] == pytest.approx((100 + 75) / 2)
     assert m["signatures"]["bleu"]["zh"].count("tok:zh") == 1

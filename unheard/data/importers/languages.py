@@ -12,9 +12,12 @@ calls it. The corpora use:
 
 `iso639_1` maps them all: the part before the first ``-`` or ``_``, lower-cased, through
 `ISO639_3_TO_1` where that part is an ISO 639-3 code with a 639-1 equivalent (FLEURS' ``cmn`` is
-``zh``); codes without a 639-1 equivalent stay as they are (``ast``, ``ckb``, ``fil``). Two
-exceptions in `SPECIAL_CODES`: Common Voice's ``zh-HK`` is Cantonese (``yue``), not Mandarin, and
-MLS names go through `MLS_LANGUAGES`.
+``zh``), else through CLDR's language aliases (Babel's copy: every ISO 639-2/B and 639-3 code with
+a 639-1 equivalent, ``dut`` and ``nld`` → ``nl``, and the deprecated ``iw`` → ``he``); codes
+without a 639-1 equivalent stay as they are (``ast``, ``ckb``, ``fil``). Two exceptions in
+`SPECIAL_CODES`: Common Voice's ``zh-HK`` is Cantonese (``yue``), not Mandarin, and MLS names go
+through `MLS_LANGUAGES`. The leakage guard (`unheard.data.leakage`) compares languages through
+`iso639_1` too, so that ``CA``, ``ca-ES``, ``ca_es`` and ``cat`` are all Catalan there.
 
 Exports that name languages in English (lhotse's LibriSpeech recipe says ``"English"``, FLEURS on
 the Hugging Face hub ``"Catalan"``) go through `language_code`, which also knows CLDR's English
@@ -78,7 +81,21 @@ def iso639_1(code: str) -> str:
     language = re.split(r"[-_]", lowered, maxsplit=1)[0]
     if not language.isalpha():
         raise ValueError(f"not a language code: {code!r}; expected e.g. 'nl', 'sv-SE' or 'ca_es'")
-    return ISO639_3_TO_1.get(language, language)
+    return ISO639_3_TO_1.get(language) or _cldr_aliases().get(language, language)
+
+
+@functools.cache
+def _cldr_aliases() -> dict[str, str]:
+    """CLDR's aliases of 2- and 3-letter language codes that have an ISO 639-1 code."""
+    from babel.core import get_global
+
+    aliases = {}
+    for alias, target in get_global("language_aliases").items():
+        # the target may carry a script or region ("sh" → "sr_Latn"): its language is enough
+        language = target.split("_", 1)[0]
+        if len(alias) in (2, 3) and alias.isalpha() and len(language) == 2:
+            aliases[alias] = language
+    return aliases
 
 
 @functools.cache
