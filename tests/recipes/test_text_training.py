@@ -111,7 +111,10 @@ def test_a_mixed_run_reports_unseen_text_and_still_refuses_unseen_audio(corpus, 
     leaking = [*mixed[1:], f"data.train=[{','.join([*seen, seen[0].replace('_en_', '_ca_')])}]"]
     with pytest.raises(ValueError, match="paired audio in unseen language.*ca: 6"):
         train(load_train_config(REPO / "configs/tiny.yaml", leaking))
-    with pytest.raises(ValueError, match="data.text trains LoRA, which stage 1"):
+    with pytest.raises(
+        ValueError,
+        match="data.text trains LoRA, which run.stage=1 with model.lora.enabled=true turns off",
+    ):
         load_train_config(
             REPO / "configs/tiny.yaml", [*mixed, "run.stage=1", "model.llm_trainable=[]"]
         )
