@@ -25,7 +25,8 @@ from unheard.recipes.state import STATE_JSON, STATE_TENSORS, step_checkpoints
 REPO = Path(__file__).resolve().parents[2]
 
 # Run `unheard train ARGS...` and SIGKILL this process at WHERE ("step": after optimizer step AT;
-# "write": after writing checkpoint step-AT's tensors, before its JSON and the rename).
+# "write": after writing checkpoint step-AT's tensors, before its JSON and the rename; "saved":
+# right after checkpoint step-AT is whole, before anything else is written).
 DRIVER = """
 import os, signal, sys
 from pathlib import Path
@@ -42,7 +43,7 @@ if where == "step":
         if run.step == at:
             die()
     train.optimizer_step = optimizer_step
-else:
+elif where == "write":
     real_save = state.save_file
     def save_file(tensors, filename, *a, **k):
         real_save(tensors, filename, *a, **k)
@@ -51,6 +52,14 @@ else:
         ):
             die()
     state.save_file = save_file
+if where == "saved":
+    import unheard.recipes.steps as steps
+    real_save_checkpoint = steps.save_training_checkpoint
+    def save_training_checkpoint(directory, *a, **k):
+        real_save_checkpoint(directory, *a, **k)
+        if directory.name == f"step-{at}":
+            die()
+    steps.save_training_checkpoint = save_training_checkpoint
 sys.exit(main(args))
 """
 
@@ -135,3 +144,24 @@ def test_sigkill_during_a_checkpoint_write_resumes_from_the_one_before(corpus, s
     assert (partial / STATE_TENSORS).is_file() and not (partial / STATE_JSON).exists()
     assert [s for s, _ in step_checkpoints(root)] == [10]
     _resume_and_compare(corpus, straight, tmp_path, expected_from=10)
+
+
+@pytest.mark.slow
+def test_a_kill_after_a_new_best_checkpoint_leaves_best_json_naming_it(corpus, tmp_path):
+    """best.json was written after the new best checkpoint (and after pruning the old best): a
+    kill in between left it naming the old, pruned step, which `resolve_init` then returned to a
+    stage 2. The checkpoint's own state says which step is best; resuming rewrites best.json."""
+    from unheard.recipes.state import resolve_init
+
+    _killed(corpus, tmp_path, "saved", 20)
+    root = tmp_path / "checkpoints"
+    state = json.loads((root / "step-20" / STATE_JSON).read_text())["state"]
+    assert state["best"]["step"] == 20  # the case under test: step 20 is a new best
+    assert json.loads((root / "best.json").read_text())["step"] == 10  # the kill left it so
+    resumed = _run("-m", "unheard", *_args(corpus, tmp_path), "run.max_steps=20")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    best = json.loads((root / "best.json").read_text())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert best["step"] == summary["best"]["step"] == 20
+    assert best["dev_loss"] == pytest.approx(state["best"]["dev_loss"])
+    assert resolve_init(tmp_path) == root / "step-20"

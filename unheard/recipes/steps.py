@@ -4,6 +4,7 @@ schedule), validation that keeps the best checkpoint, and saving and resuming ch
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -211,16 +212,12 @@ def validate_and_keep_best(run: Run) -> None:
     if run.accelerator.is_main_process:
         run.logger.log_validation(run.step, metrics)
         if run.best is None or metrics["dev_loss"] < run.best["dev_loss"]:
-            run.best = {"step": run.step, "dev_loss": metrics["dev_loss"]}
+            run.best = {"step": run.step, **metrics}  # what best.json says of it
     # rank 0's verdict on every rank (a collective, so it also waits for validation): all ranks
     # must agree to save, as `save` ends at a barrier; one process gets its list back as is
     run.best = broadcast_object_list([run.best])[0]
     if run.best is not None and run.best["step"] == run.step:
-        save(run)  # the best checkpoint must exist on disk
-        if run.accelerator.is_main_process:
-            write_json_atomic(
-                run.checkpoints / "best.json", {**run.best, **(metrics or {})}, indent=2
-            )
+        save(run)  # the best checkpoint must exist on disk; `save` writes best.json
 
 
 def save(run: Run) -> None:
@@ -253,10 +250,19 @@ def save(run: Run) -> None:
                 "unseen_languages": list(run.config.data.unseen_languages),
             },
         )  # fmt: skip
+        if run.best is not None and run.best["step"] == run.step:
+            # before pruning the old best: a kill in between leaves a best.json naming a
+            # checkpoint that exists (and `resume` rewrites it from the run state anyway)
+            write_best(run)
         best = {run.checkpoints / f"step-{run.best['step']}"} if run.best else set()
         prune(run.checkpoints, run.config.run.keep_last, protect=best)
     run.saved_step = run.step
     run.accelerator.wait_for_everyone()
+
+
+def write_best(run: Run) -> None:
+    """Write ``checkpoints/best.json``: the best checkpoint's step and its dev metrics."""
+    write_json_atomic(run.checkpoints / "best.json", run.best, indent=2)
 
 
 def resume(run: Run, directory: Path) -> None:
@@ -268,6 +274,12 @@ def resume(run: Run, directory: Path) -> None:
     run.step = run.saved_step = state["step"]
     run.bad_steps, run.bad_in_row = state["bad_steps"], state["bad_in_row"]
     run.best = state["best"]
+    if run.best is not None and run.accelerator.is_main_process:
+        # a run killed between a new best checkpoint and best.json left it naming the old one
+        # (perhaps pruned since): the checkpoint's own state says which is best
+        written = run.checkpoints / "best.json"
+        if not written.is_file() or json.loads(written.read_text())["step"] != run.best["step"]:
+            write_best(run)
     run.sampler.load_state_dict(state["sampler"])
     run.dataset.epoch = run.sampler.epoch
     run.sampler_consumed = run.sampler.batches_done
