@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from transformers import PreTrainedTokenizerBase
+from transformers import LogitsProcessor, LogitsProcessorList, PreTrainedTokenizerBase
 
 from unheard.data.batch import Batch
 from unheard.data.collate import Example, SpeechCollator, TextExample
@@ -80,6 +80,32 @@ class DecodeOptions:
         )
 
 
+class AnswerLengthLimit(LogitsProcessor):
+    """Force EOS once an answer has its limit of tokens, each row its own limit.
+
+    Args:
+        limits: the most answer tokens of each example (`DecodeOptions.token_limit`).
+        eos: the EOS token id.
+        num_beams: rows per example (transformers keeps an example's beams adjacent).
+    """
+
+    def __init__(self, limits: Sequence[int], eos: int, num_beams: int = 1) -> None:
+        self.limits = torch.tensor(limits).repeat_interleave(num_beams)  # (batch * beams,)
+        self.eos = eos
+        self.start: int | None = None  # length of the ids before the first answer token
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        """Scores with every token but EOS masked on the rows at their limit."""
+        if self.start is None:
+            self.start = input_ids.shape[1]
+        done = (input_ids.shape[1] - self.start) >= self.limits.to(scores.device)  # (rows,)
+        if done.any():
+            forced = torch.full_like(scores[0], -math.inf)
+            forced[self.eos] = 0.0
+            scores = torch.where(done[:, None], forced, scores)
+        return scores
+
+
 def decode_batch(
     model: SpeechLLM,
     collator: SpeechCollator,
@@ -103,22 +129,25 @@ def decode_batch(
     batch = collator([replace(e, target=None) for e in examples]).to(device_of(model))
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    # each answer ends at its own limit inside the search: cutting a batch's answers after a
+    # search to the longest limit made beam search's answers depend on the rest of the batch
+    limit = AnswerLengthLimit(limits, eos, options.num_beams)
     with warnings.catch_warnings():
         # n-gram blocking over the answer only, never the prompt, is what we want: not news
         warnings.filterwarnings("ignore", message=".*n-gram constraints only to newly generated")
         try:
             ids = model.generate(
                 **batch,
-                max_new_tokens=max(limits),
+                max_new_tokens=max(limits) + 1,  # room for the EOS forced at the limit
                 pad_token_id=pad,
                 eos_token_id=eos,
+                logits_processor=LogitsProcessorList([limit]),
                 **_search_kwargs(options),
             )  # (batch, new_tokens) answer ids, padded after EOS
         except torch.OutOfMemoryError as e:
             raise RuntimeError(_out_of_memory(model, batch, options)) from e
     hypotheses = []
-    for row, limit in zip(ids.tolist(), limits, strict=True):
-        row = row[:limit]
+    for row in ids.tolist():
         if eos in row:
             row = row[: row.index(eos)]
         hypotheses.append(tokenizer.decode(row, skip_special_tokens=True).strip())
