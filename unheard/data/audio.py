@@ -49,8 +49,13 @@ def _one_line(stderr: bytes) -> str:
     return "; ".join(line.strip() for line in lines if line.strip())
 
 
-def _ffmpeg_tool(name: str, path: Path, error: Exception) -> str:
-    """The path of ffmpeg or ffprobe, or a ValueError saying libsndfile failed and how to fix it."""
+def _run_ffmpeg_tool(name: str, arguments: list[str], path: Path, error: Exception) -> bytes:
+    """Run ffmpeg or ffprobe with ``arguments`` for a file libsndfile could not read; its stdout.
+
+    Raises:
+        ValueError: if the tool is missing (saying how to install it) or fails (with its
+            message), chained to libsndfile's ``error``.
+    """
     program = shutil.which(name)
     if program is None:
         raise ValueError(
@@ -58,7 +63,12 @@ def _ffmpeg_tool(name: str, path: Path, error: Exception) -> str:
             f"which reads M4A/AAC and most other formats, is not installed "
             f"(install it with `apt-get install ffmpeg`)"
         ) from error
-    return program
+    result = subprocess.run([program, *arguments], capture_output=True, check=False)
+    if result.returncode != 0:
+        raise ValueError(
+            f"cannot decode audio file {path}: {error}; {name}: {_one_line(result.stderr)}"
+        ) from error
+    return result.stdout
 
 
 def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
@@ -126,16 +136,9 @@ def wav_declared_duration_s(path: str | os.PathLike[str]) -> float | None:
 
 def _ffprobe_info(path: Path, libsndfile_error: Exception) -> AudioInfo:
     """Duration and rate of the first audio stream, as ffprobe reports them."""
-    program = _ffmpeg_tool("ffprobe", path, libsndfile_error)
-    command = [program, "-v", "error", "-select_streams", "a:0", "-of", "json"]
-    command += ["-show_entries", "stream=sample_rate,duration:format=duration", str(path)]
-    result = subprocess.run(command, capture_output=True, check=False)
-    if result.returncode != 0:
-        raise ValueError(
-            f"cannot decode audio file {path}: {libsndfile_error}; "
-            f"ffprobe: {_one_line(result.stderr)}"
-        ) from libsndfile_error
-    report = json.loads(result.stdout or b"{}")
+    arguments = ["-v", "error", "-select_streams", "a:0", "-of", "json"]
+    arguments += ["-show_entries", "stream=sample_rate,duration:format=duration", str(path)]
+    report = json.loads(_run_ffmpeg_tool("ffprobe", arguments, path, libsndfile_error) or b"{}")
     streams = report.get("streams") or []
     if not streams:
         raise ValueError(f"audio file {path} has no audio stream") from libsndfile_error
@@ -248,25 +251,19 @@ def _read_with_ffmpeg(
         ValueError: if ffmpeg is missing or fails (chained to libsndfile's error, with ffmpeg's
             message), or decodes no samples.
     """
-    program = _ffmpeg_tool("ffmpeg", path, libsndfile_error)
-    command = [program, "-nostdin", "-v", "error"]
+    arguments = ["-nostdin", "-v", "error"]
     if offset > 0:
-        command += ["-ss", f"{offset:.6f}"]
-    command += ["-i", str(path)]
+        arguments += ["-ss", f"{offset:.6f}"]
+    arguments += ["-i", str(path)]
     if duration is not None:
-        command += ["-t", f"{duration:.6f}"]
+        arguments += ["-t", f"{duration:.6f}"]
     # ffmpeg down-mixes stereo as (L + R) / sqrt(2) into float output, which makes a centred voice
     # 3 dB louder than in either channel; rematrix_maxval 1 normalizes the mix to the channel mean,
     # as the libsndfile path computes it.
-    command += ["-rematrix_maxval", "1", "-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
-    result = subprocess.run(command, capture_output=True, check=False)
-    if result.returncode != 0:
-        raise ValueError(
-            f"cannot decode audio file {path}: {libsndfile_error}; "
-            f"ffmpeg: {_one_line(result.stderr)}"
-        ) from libsndfile_error
+    arguments += ["-rematrix_maxval", "1", "-f", "f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
+    samples = _run_ffmpeg_tool("ffmpeg", arguments, path, libsndfile_error)
     # f32le is little-endian float32 whatever the machine: say so, then make it native.
-    waveform = np.frombuffer(result.stdout, dtype="<f4").astype(np.float32)
+    waveform = np.frombuffer(samples, dtype="<f4").astype(np.float32)
     if waveform.size == 0:
         if offset > 0:
             raise ValueError(f"offset {offset} s is at or past the end of {path}")
