@@ -37,6 +37,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import PreTrainedModel
 
+from unheard.files import atomic_path, write_atomic
 from unheard.model.encoder import EncoderOutput, SpeechEncoder
 from unheard.model.speech_llm import SpeechLLM
 
@@ -162,9 +163,7 @@ class EncoderCache:
                     "use another directory or delete it"
                 )
         else:
-            tmp = meta.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(self.identity, indent=2, sort_keys=True))
-            tmp.replace(meta)
+            write_atomic(meta, json.dumps(self.identity, indent=2, sort_keys=True))
 
     @staticmethod
     def key(item_input: torch.Tensor) -> str:
@@ -195,10 +194,8 @@ class EncoderCache:
         self._remember(key, states)
         if self.directory is not None:
             path = self._path(key)
-            path.parent.mkdir(exist_ok=True)
-            tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-            save_file({"states": states}, str(tmp))
-            tmp.replace(path)  # atomic: a killed run never leaves a half-written entry
+            with atomic_path(path) as tmp:  # a killed run never leaves a half-written entry
+                save_file({"states": states}, str(tmp))
 
     def _remember(self, key: str, states: torch.Tensor) -> None:
         size = states.numel() * states.element_size()
