@@ -16,6 +16,7 @@ from unheard.data.manifest import read_manifest
 from unheard.data.synth.corpus import CORPUS
 from unheard.data.synth.parallel_text import ParallelText, parallel_text_path, read_parallel_text
 from unheard.decoding.hypotheses import Hypothesis, append_hypotheses
+from unheard.files import atomic_open
 
 
 def chance_hypotheses(
@@ -90,9 +91,7 @@ def write_chance(
     for task in tasks:
         for language in languages:
             path = folder / f"{task}_{language}.jsonl"
-            tmp = path.with_suffix(".tmp")
-            with open(tmp, "w", encoding="utf-8") as f:
+            with atomic_open(path) as f:
                 append_hypotheses(f, chance_hypotheses(corpus, language, task, seed=seed))
-            tmp.replace(path)
             written.append(path)
     return written

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from unheard.benchmark.options import TASKS
+from unheard.files import write_atomic
 
 
 def hypothesis_files(hyps: Path, languages: Sequence[str]) -> list[Path]:
@@ -31,7 +32,7 @@ def kept_hypotheses(hyps: Path, checkpoint: Path, corpus: Path) -> bool:
     if stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
         shutil.rmtree(hyps)
     hyps.mkdir(parents=True, exist_ok=True)
-    stamp_file.write_text(json.dumps(stamp))
+    write_atomic(stamp_file, json.dumps(stamp))
     return (hyps / "done.json").exists()
 
 
@@ -64,4 +65,4 @@ def decode_test_sets(
         task, lang = path.stem.split("_")
         manifest = corpus / f"unheard-synth_{lang}_test.jsonl.gz"
         decode_manifest(model, collator, tokenizer, manifest, task, path, progress=progress)
-    (files[0].parent / "done.json").write_text(json.dumps({"checkpoint": str(checkpoint)}))
+    write_atomic(files[0].parent / "done.json", json.dumps({"checkpoint": str(checkpoint)}))

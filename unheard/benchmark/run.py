@@ -34,6 +34,7 @@ from unheard.benchmark.options import BenchmarkOptions
 from unheard.benchmark.systems import System, system
 from unheard.benchmark.tracks import Track, track
 from unheard.config import load_yaml
+from unheard.files import write_atomic
 
 
 @dataclass
@@ -244,7 +245,7 @@ class Benchmark:
         if (out / "summary.json").exists() and final.exists():
             return final
         out.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(json.dumps(recipe, indent=1) + "\n")
+        write_atomic(stamp, json.dumps(recipe, indent=1) + "\n")
         command = [sys.executable, "-m", "unheard", "train", str(config), *overrides]
         self.log(f"$ unheard train {shown} {' '.join(overrides)}")
         self._timed(f"{out.parent.name}/{out.name}", lambda: _run(command))
@@ -342,7 +343,7 @@ class Benchmark:
             "systems": {n: _headline(m) for n, m in results.items()},
             "text_probe": self.text_probes,
         }
-        (self.out / "results.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_atomic(self.out / "results.json", json.dumps(summary, indent=2) + "\n")
         return results
 
 

@@ -18,6 +18,7 @@ from unheard.data.collate import TextExample
 from unheard.data.synth.parallel_text import parallel_text_path, read_parallel_text
 from unheard.evaluation.metrics import bleu, exact_match
 from unheard.evaluation.normalizers import normalize
+from unheard.files import write_atomic
 
 ENGLISH = "en"
 
@@ -76,7 +77,7 @@ def cached_text_probe(
     scores = text_probe(checkpoint, corpus, languages, per_language)
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {**key, "scores": scores}
-    out.write_text(json.dumps(record, indent=2) + "\n")
+    write_atomic(out, json.dumps(record, indent=2) + "\n")
     return scores
 
 
