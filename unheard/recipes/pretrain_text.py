@@ -41,6 +41,7 @@ from unheard.build import untie_output_embeddings
 from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
 from unheard.data.synth.parallel_text import ParallelText
 from unheard.data.text import read_text_records
+from unheard.files import write_json_atomic
 from unheard.recipes.state import (
     STATE_JSON,
     load_training_state,
@@ -336,7 +337,7 @@ def _cleanup(
                     model, tokenizer, held_out, options.eval_per_language, task=task
                 )
                 log(f"held-out {task} prompt (text for audio) exact match: {scores}")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json_atomic(out / "metrics.json", metrics, indent=2)
     return metrics
 
 
