@@ -84,7 +84,16 @@ def add_parser(subparsers: Any) -> None:
     )  # fmt: skip
     p.add_argument("--no-encoder-cache", action="store_true", help="recompute the encoder")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0,
+        help="the corpus's and the mini LLM's seed, and the training seed without --seeds",
+    )  # fmt: skip
+    p.add_argument(
+        "--seeds", type=int, nargs="+", metavar="S",
+        help="training seeds (run.seed): each system is trained, decoded and scored per seed, "
+        "reported as mean ± sd and compared by a bootstrap over seeds and utterances (default: "
+        "--seed alone; its runs stay in systems/NAME/, each other seed's in systems/NAME/seed-S/)",
+    )  # fmt: skip
     p.set_defaults(run=_benchmark)
 
 
@@ -104,19 +113,23 @@ def _benchmark(args: argparse.Namespace) -> int:
         text_stage_steps=args.text_stage_steps, text_stage_lr=args.text_stage_lr,
         text_replay=args.text_replay,
         ablations=tuple(args.ablations), encoder_cache=not args.no_encoder_cache,
-        seed=args.seed, overrides=tuple(args.overrides), progress=not args.no_progress,
+        seed=args.seed, seeds=None if args.seeds is None else tuple(args.seeds),
+        overrides=tuple(args.overrides), progress=not args.no_progress,
         **kinds, **given,
     )  # fmt: skip
     out = Path(args.out or f"runs/benchmark/{args.track}")
     bench, results = run_benchmark(out, options)
+    seeds = options.seeds
+    over = f" over seeds {', '.join(map(str, seeds))} (mean ± sd)" if len(seeds) > 1 else ""
+    bootstrap = "seeds and utterances, 95% interval" if over else "same utterances"
     tables = [
         f"# unheard benchmark — {args.track} track\n",
-        "Main system per language, each cell `score [chance]`:\n",
+        f"Main system per language{over}, each cell `score [chance]`:\n",
         language_table(results["main"], results["chance"], bench.seen, bench.unseen),
-        "\nSystems (mean over languages):\n",
+        f"\nSystems (mean over languages){over}:\n",
         systems_table(results),
-        "\nMain against chance and each ablation against main (paired bootstrap, same "
-        "utterances; bold: p < 0.05):\n",
+        f"\nMain against chance and each ablation against main (paired bootstrap, {bootstrap}; "
+        "bold: p < 0.05):\n",
         comparison_table(results),
         "\nThe LLM's own text translation into English (text where the audio goes; BLEU / exact "
         "%, 50 test sentences per language):\n",

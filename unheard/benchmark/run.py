@@ -5,7 +5,9 @@ only (es, fr, it, pt, de, en); test ASR and ST (into English) in every language,
 and nl included. Stage 1 trains the layer mix and adapter with the LLM frozen; stage 2 adds LoRA
 and trains ASR and ST together. The systems (``main`` and the ablations, `systems`) are each
 compared by paired bootstrap on the same test utterances; ``chance`` is a random item of the
-right kind in the right language (`chance`).
+right kind in the right language (`chance`). With several training seeds (``--seeds 0 1 2``) each
+system is trained, decoded and scored per seed, reported as mean ± sd over seeds and compared by a
+paired bootstrap over seeds and utterances (`seeds`).
 
 Tracks: ``mini`` (Whisper base → adapter → a small mT5 unheard pretrains on the corpus text,
 `mini_llm`) and ``real-llm`` (Whisper base → adapter → Gemma 3 270M + LoRA). Each stage runs its
@@ -30,7 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from unheard.benchmark.corpus import build_corpus, corpus_differences
 from unheard.benchmark.options import BenchmarkOptions
+from unheard.benchmark.seeds import headline, seed_folder, seed_name, summarize_systems
 from unheard.benchmark.systems import System, system
 from unheard.benchmark.tracks import Track, track
 from unheard.config import load_yaml
@@ -82,6 +86,16 @@ class Benchmark:
     def system_dir(self, system: str) -> Path:
         return self.out / "systems" / system
 
+    def run_dir(self, system: str, seed: int | None = None) -> Path:
+        """A system's runs with one training seed (None: the first of ``seeds``): its
+        ``systems/<name>/`` for ``--seed``, else ``systems/<name>/seed-<S>/`` (`seed_folder`)."""
+        seed = self.options.seeds[0] if seed is None else seed
+        return seed_folder(self.system_dir(system), seed, self.options.seed)
+
+    def _label(self, folder: Path) -> str:
+        """A folder as the timings name it: ``main/stage1``, ``main/seed-1/stage1``."""
+        return str(folder.relative_to(self.out / "systems"))
+
     def _timed(self, name: str, work: Callable[[], Any]) -> Any:
         started = time.perf_counter()
         result = work()
@@ -92,43 +106,12 @@ class Benchmark:
     # -- the steps ------------------------------------------------------------------------
 
     def corpus_differences(self) -> dict[str, tuple[Any, Any]]:
-        """``{option: (saved, asked for)}`` for each of kinds, size and seed in which the corpus
-        already in ``corpus/`` differs from these options; empty when it matches or is absent."""
-        from unheard.data.synth.corpus import read_synth_options
-
-        saved = read_synth_options(self.corpus)
-        if saved is None:
-            return {}
-        saved["kinds"] = sorted(saved["kinds"]) if saved.get("kinds") else None
-        o = self.options
-        wanted = {"kinds": sorted(o.kinds) if o.kinds else None,
-                  "per_language": o.per_language, "seed": o.seed}  # fmt: skip
-        return {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+        """How the corpus already in ``corpus/`` differs from these options (`corpus`)."""
+        return corpus_differences(self.corpus, self.options)
 
     def build_corpus(self) -> None:
-        """Synthesize the corpus (kept wavs are reused)."""
-        from unheard.data.synth.corpus import SynthOptions, build_synth_corpus
-
-        options = SynthOptions(
-            languages=self.languages, per_language=self.options.per_language,
-            kinds=self.options.kinds, seed=self.options.seed,
-        )  # fmt: skip
-        differ = self.corpus_differences()
-        if differ:  # a folder of another corpus: its LLM and systems were trained on it
-            raise ValueError(
-                f"{self.out} holds a benchmark of another corpus ({differ}, as saved vs asked "
-                "for): use another --out, or ask for the same corpus"
-            )
-        from tqdm import tqdm
-
-        with tqdm(desc="espeak-ng", unit="utt", disable=not self.options.progress) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-
-            self._timed("corpus", lambda: build_synth_corpus(self.corpus, options, progress))
+        """Synthesize the corpus (kept wavs are reused; another corpus there is refused)."""
+        self._timed("corpus", lambda: build_corpus(self.corpus, self.languages, self.options))
 
     def pretrain_llm(self) -> None:
         """Mini track: make the mT5 from the corpus text (`mini_llm`: ``mt5-base/`` then
@@ -142,23 +125,26 @@ class Benchmark:
         recipe = MINI_LLM.adjusted(o.text_steps, o.instruct_steps, o.llm_languages, o.seed)
         pretrain_mini_llm(self.corpus, self.out, recipe, self._timed, self.log)
 
-    def train_system(self, name: str) -> Path:
-        """Train a system's stages (skipping finished ones); returns its final checkpoint."""
+    def train_system(self, name: str, seed: int | None = None) -> Path:
+        """Train a system's stages with one training seed (None: the first of ``seeds``),
+        skipping finished ones; returns its final checkpoint."""
         o, chosen = self.options, system(name)
+        seed = o.seeds[0] if seed is None else seed
         steps = (o.stage1_steps, o.stage2_steps)
         if not chosen.stage1:  # stage 2 alone, for as many steps as both stages
             steps = (0, o.stage1_steps + o.stage2_steps)
-        stage1 = self.system_dir("main") / "stage1"  # the ablations share main's stage 1
+        # the ablations share main's stage 1 of the same seed
+        stage1 = self.run_dir("main", seed) / "stage1"
         init = stage1 if steps[0] else None
         if steps[0]:
-            self.train_stage("stage1", stage1, steps[0], [])
+            self.train_stage("stage1", stage1, steps[0], [], seed=seed)
         extra = chosen.overrides()
         if chosen.text_stage:
             extra += self.text_overrides()
             if o.text_stage_steps:
-                init = self.train_text_stage(chosen, init)
-        stage2 = self.system_dir(name) / "stage2"
-        return self.train_stage("stage2", stage2, steps[1], [_init_from(init), *extra])
+                init = self.train_text_stage(chosen, init, seed)
+        stage2 = self.run_dir(name, seed) / "stage2"
+        return self.train_stage("stage2", stage2, steps[1], [_init_from(init), *extra], seed=seed)
 
     def text_overrides(self) -> list[str]:
         """Training overrides that add the corpus's *training* text (translation into English
@@ -172,24 +158,25 @@ class Benchmark:
             f"data.test={json.dumps([str(self.corpus / 'unheard-synth_*_test.jsonl.gz')])}",
         ]
 
-    def train_text_stage(self, chosen: System, init: Path | None) -> Path:
+    def train_text_stage(self, chosen: System, init: Path | None, seed: int) -> Path:
         """The system's text-only LoRA stage (``text-stage.yaml``, no speech): from ``init``
         (stage 1's layer mix and adapter, which pass through untouched), LoRA reads text alone
         (`text_overrides`: ca and nl, and the seen languages' as replay). Its LLM is probed on
         text (`probe_text`); returns its final checkpoint, which stage 2 starts from."""
-        out = self.system_dir(chosen.name) / "text-stage"
+        out = self.run_dir(chosen.name, seed) / "text-stage"
         final = self.train_stage(
             "text-stage", out, self.options.text_stage_steps,
             [_init_from(init), *chosen.overrides(), *self.text_overrides(),
              f"optim.lr={self.options.text_stage_lr}"],
-            speech=False,
+            speech=False, seed=seed,
         )  # fmt: skip
-        self.probe_text(f"{chosen.name} (text stage)", final)
+        self.probe_text(seed_name(f"{chosen.name} (text stage)", seed, self.options.seed), final)
         return final
 
     def train_stage(
-        self, stage: str, out: Path, steps: int, extra: Sequence[str], speech: bool = True
-    ) -> Path:
+        self, stage: str, out: Path, steps: int, extra: Sequence[str], speech: bool = True,
+        seed: int | None = None,
+    ) -> Path:  # fmt: skip
         """Run ``unheard train`` on the track's stage config into ``out`` (skipped when it
         finished before; resumed from its checkpoints when it was cut short).
 
@@ -201,6 +188,7 @@ class Benchmark:
             extra: more ``key=value`` overrides (before the user's).
             speech: False: no speech at all (``data.train=[]``; a text-only stage, whose text
                 ``extra`` names).
+            seed: its ``run.seed`` (None: the first of ``seeds``).
 
         Returns:
             The final checkpoint.
@@ -218,7 +206,7 @@ class Benchmark:
             f"data.dev={json.dumps([str(self.corpus / 'unheard-synth_*_dev.jsonl.gz')])}",
             f"run.output_dir={out}",
             f"run.max_steps={steps}",
-            f"run.seed={self.options.seed}",
+            f"run.seed={self.options.seeds[0] if seed is None else seed}",
             f"run.progress={str(self.options.progress).lower()}",
             *(
                 [f"run.encoder_cache={self.out / 'encoder-cache'}"]
@@ -248,24 +236,24 @@ class Benchmark:
         write_atomic(stamp, json.dumps(recipe, indent=1) + "\n")
         command = [sys.executable, "-m", "unheard", "train", str(config), *overrides]
         self.log(f"$ unheard train {shown} {' '.join(overrides)}")
-        self._timed(f"{out.parent.name}/{out.name}", lambda: _run(command))
+        self._timed(self._label(out), lambda: _run(command))
         return final
 
-    def decode_system(self, system: str, checkpoint: Path) -> list[Path]:
-        """Decode every test set in both tasks (`hypotheses`: kept while the checkpoint and the
-        corpus stay the same); returns the hypothesis files."""
+    def decode_system(self, system: str, checkpoint: Path, seed: int | None = None) -> list[Path]:
+        """Decode every test set in both tasks into the seed's folder (`hypotheses`: kept while
+        the checkpoint and the corpus stay the same); returns the hypothesis files."""
         from unheard.benchmark.hypotheses import (
             decode_test_sets,
             hypothesis_files,
             kept_hypotheses,
         )
 
-        hyps = self.system_dir(system) / "hyps"
+        hyps = self.run_dir(system, seed) / "hyps"
         files = hypothesis_files(hyps, self.languages)
         if not kept_hypotheses(hyps, checkpoint, self.corpus):
             cache = self.out / "encoder-cache" if self.options.encoder_cache else None
             self._timed(
-                f"{system}/decode",
+                f"{self._label(hyps.parent)}/decode",
                 lambda: decode_test_sets(
                     checkpoint, self.corpus, files, cache, self.options.progress
                 ),
@@ -280,21 +268,23 @@ class Benchmark:
         return next(b for b in system(name).baselines if b in running)
 
     def evaluate_system(
-        self, system: str, files: Sequence[Path], checkpoint: Path | None, compare: str = ""
-    ) -> dict[str, Any]:
-        """Score a system's hypotheses; with ``compare`` (a system already decoded), also paired
-        bootstrap tests against it on the same utterances."""
+        self, system: str, files: Sequence[Path], checkpoint: Path | None, compare: str = "",
+        seed: int | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Score a system's hypotheses of one seed; with ``compare`` (a system already decoded
+        with that seed), also paired bootstrap tests against it on the same utterances."""
         from unheard.evaluation.files import evaluate_files
 
         baseline = None
         if compare:
-            baseline = self.system_dir(compare) / "all-hyps.jsonl"
-            hyps = sorted((self.system_dir(compare) / "hyps").glob("*_*.jsonl"))
+            baseline = self.run_dir(compare, seed) / "all-hyps.jsonl"
+            hyps = sorted((self.run_dir(compare, seed) / "hyps").glob("*_*.jsonl"))
             baseline.write_text("".join(p.read_text(encoding="utf-8") for p in hyps))
-        return evaluate_files(
-            files, self.system_dir(system) / "eval", seen=self.seen, unseen=self.unseen,
+        metrics = evaluate_files(
+            files, self.run_dir(system, seed) / "eval", seen=self.seen, unseen=self.unseen,
             compare=baseline, checkpoint=checkpoint, lid_languages=self.languages, verbose=False,
         )  # fmt: skip
+        return {**metrics, "baseline": compare} if compare else metrics
 
     def probe_text(self, name: str, checkpoint: Path) -> None:
         """The LLM's own text translation into English per language (`text_probe`), cached."""
@@ -307,43 +297,69 @@ class Benchmark:
             lambda: cached_text_probe(out, checkpoint, self.corpus, self.languages),
         )
 
-    def chance(self) -> dict[str, Any]:
-        """Write and score the chance baseline."""
+    def chance(self, seed: int | None = None) -> dict[str, Any]:
+        """Write and score the chance baseline, its draws seeded by the training seed."""
         from unheard.benchmark.chance import write_chance
 
+        seed = self.options.seeds[0] if seed is None else seed
         files = write_chance(
-            self.corpus, self.languages, self.system_dir("chance") / "hyps",
-            seed=self.options.seed,
-        )  # fmt: skip
-        return self.evaluate_system("chance", files, None)
+            self.corpus, self.languages, self.run_dir("chance", seed) / "hyps", seed=seed
+        )
+        return self.evaluate_system("chance", files, None, seed=seed)
 
     def run(self) -> dict[str, dict[str, Any]]:
-        """Every step of the track; returns each system's metrics (also in ``results.json``)."""
+        """Every step of the track, for each training seed.
+
+        Returns:
+            One seed: each system's metrics (``metrics.json``). Several: each system's
+            `summarize_seeds` summary, with its ``comparison`` over seeds against its baseline.
+            Their headline is in ``results.json``.
+        """
         self.out.mkdir(parents=True, exist_ok=True)
         self.build_corpus()
         self.pretrain_llm()
-        results = {"chance": self.chance()}
-        for name in ("main", *self.options.ablations):
-            checkpoint = self.train_system(name)
-            files = self.decode_system(name, checkpoint)
-            compare = self.baseline(name)
-            results[name] = self._timed(
-                f"{name}/evaluate",
-                lambda s=name, f=files, c=checkpoint, b=compare: self.evaluate_system(s, f, c, b),
-            )
-            if name == "main":  # the frozen LLM (stage 1 has no LoRA), before any tuning
-                stage1 = self.system_dir("main") / "stage1"
-                self.probe_text(
-                    "llm (stage 1)", _final_checkpoint(stage1, self.options.stage1_steps)
-                )
-            self.probe_text(name, checkpoint)
-        summary = {
-            "options": {**self.options.__dict__},
+        seeds = self.options.seeds
+        per_seed = {seed: self.run_seed(seed) for seed in seeds}
+        summary: dict[str, Any] = {"options": {**self.options.__dict__}}
+        if len(seeds) == 1:
+            results = per_seed[seeds[0]]
+        else:
+            results, extra = summarize_systems(
+                per_seed, {n: self.baseline(n) for n in ("main", *self.options.ablations)},
+                lambda name, seed: sorted((self.run_dir(name, seed) / "hyps").glob("*_*.jsonl")),
+                self.seen, self.unseen, self._timed,
+            )  # fmt: skip
+            summary |= extra
+        summary |= {
             "timings_s": self.timings,
-            "systems": {n: _headline(m) for n, m in results.items()},
+            "systems": {n: headline(m) for n, m in results.items()},
             "text_probe": self.text_probes,
         }
         write_atomic(self.out / "results.json", json.dumps(summary, indent=2) + "\n")
+        return results
+
+    def run_seed(self, seed: int) -> dict[str, dict[str, Any]]:
+        """Train, decode and score every system with one training seed (each step skipped when
+        its result exists); returns each system's metrics, chance's included."""
+        alone = len(self.options.seeds) == 1  # several seeds: compared over all of them, in `run`
+        results = {"chance": self.chance(seed)}
+        for name in ("main", *self.options.ablations):
+            checkpoint = self.train_system(name, seed)
+            files = self.decode_system(name, checkpoint, seed)
+            compare = self.baseline(name) if alone else ""
+            results[name] = self._timed(
+                f"{self._label(self.run_dir(name, seed))}/evaluate",
+                lambda n=name, f=files, c=checkpoint, b=compare: self.evaluate_system(
+                    n, f, c, b, seed
+                ),
+            )
+            # the frozen LLM (stage 1 has no LoRA) before any tuning: the same for every seed
+            if name == "main" and seed == self.options.seeds[0]:
+                stage1 = self.run_dir("main", seed) / "stage1"
+                self.probe_text(
+                    "llm (stage 1)", _final_checkpoint(stage1, self.options.stage1_steps)
+                )
+            self.probe_text(seed_name(name, seed, self.options.seed), checkpoint)
         return results
 
 
@@ -364,15 +380,6 @@ def _run(command: Sequence[str]) -> None:
             f"unheard train exited with {done.returncode} (its output is above); rerun the "
             "benchmark to resume from its last checkpoint"
         )
-
-
-def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    keep = ("bleu", "chrf", "st_exact", "wer", "cer", "asr_exact", "language_accuracy")
-    return {
-        group: {k: metrics[group].get(k) for k in keep}
-        for group in ("seen", "unseen")
-        if group in metrics
-    } | {lang: {k: scores.get(k) for k in keep} for lang, scores in metrics["by_language"].items()}
 
 
 def run_benchmark(
