@@ -192,3 +192,35 @@ def test_summaries_and_comparisons_of_every_system_go_into_the_results(tmp_path)
     table = comparison_table(results).splitlines()
     # chance's every answer has a wrong last word: WER 25 -> main's 2.5
     assert table[2].startswith("| main vs chance | **") and "-22.5 [" in table[2]
+
+
+@pytest.mark.slow
+def test_a_two_seed_benchmark_runs_end_to_end_and_a_rerun_reuses_it(bundle, tmp_path):
+    from safetensors.torch import load_file
+
+    from unheard.benchmark.run import run_benchmark
+
+    options = BenchmarkOptions(
+        per_language=10, mt5=str(bundle / "mt5"), stage1_steps=2, stage2_steps=2, seeds=(0, 1),
+        progress=False, overrides=("run.validate_every=0",),
+    )  # fmt: skip
+    bench, results = run_benchmark(tmp_path, options, log=lambda _: None)
+    systems = tmp_path / "systems"
+    for folder in ("main/stage2", "main/seed-1/stage2", "main/seed-1/hyps", "chance/seed-1/hyps"):
+        assert (systems / folder).is_dir(), folder
+    weights = [
+        load_file(str(systems / run / "stage2/checkpoints/step-2/trained.safetensors"))
+        for run in ("main", "main/seed-1")
+    ]
+    assert any(not weights[0][k].equal(weights[1][k]) for k in weights[0])  # run.seed took
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["seeds"] == [0, 1] and set(saved["per_seed"]["main"]) == {"0", "1"}
+    wer = saved["systems"]["main"]["seen"]["wer"]
+    assert wer["values"] == [saved["per_seed"]["main"][s]["seen"]["wer"] for s in ("0", "1")]
+    assert wer["mean"] == pytest.approx(sum(wer["values"]) / 2)
+    test = saved["comparisons"]["main"]["seen"]["wer"]
+    assert (test["seeds"], test["baseline_seeds"], test["paired_seeds"]) == (2, 2, True)
+    assert results["main"]["baseline"] == "chance"
+    assert {"main", "main (seed 1)", "llm (stage 1)"} <= set(bench.text_probes)
+    again, _ = run_benchmark(tmp_path, options, log=lambda _: None)
+    assert not [k for k in again.timings if k.endswith(("stage1", "stage2", "decode"))]
