@@ -10,8 +10,10 @@ import torch
 from unheard.build import build_speech_llm, load_tokenizer
 from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.features import feature_extractor_for
+from unheard.data.manifest import Utterance
 from unheard.data.prompts import Prompts
 from unheard.decoding.decode import DecodeOptions, decode, decode_text
+from unheard.decoding.decode_manifest import hypothesis_fields
 from unheard.decoding.phoneme_bridge import BridgedAnswer, decode_via_phonemes
 
 
@@ -53,3 +55,9 @@ def test_a_checkpoint_without_the_phoneme_prompts_is_refused(setup, clips):
     examples = [Example("u0", clips[0], "asr", "ca", "ca", None)]
     with pytest.raises(ValueError, match=r"lack \['phon', 'p2g'\]"):
         decode_via_phonemes(model, old, tokenizer, examples)
+
+
+def test_a_phon_hypothesis_is_referenced_by_the_transcripts_phones():
+    u = Utterance(id="ca-1", audio="a.wav", duration=1.0, language="ca", text="vint-i-nou")
+    assert hypothesis_fields(u, "phon") == ("ca", "b i n t i n ɔ uw")
+    assert hypothesis_fields(u, "asr") == ("ca", "vint-i-nou")
