@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,offline,serve,datasets,lhotse]'
+	$(PIP) install -q -e '.[dev,offline,serve,datasets,lhotse,phonemes]'
 	touch $(STAMP)
 
 clean:

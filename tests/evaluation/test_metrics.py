@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from unheard.data.phonemes import phonemize
 from unheard.decoding.hypotheses import Hypothesis
 from unheard.evaluation.metrics import (
     bleu,
@@ -17,6 +18,7 @@ from unheard.evaluation.metrics import (
     cer,
     chrf,
     exact_match,
+    phone_error_rate,
     wer,
 )
 from unheard.evaluation.normalizers import normalize
@@ -158,3 +160,23 @@ def test_wer_cer_exact_match_by_hand():
     assert exact_match(REFS, HYPS) == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="3 references but 2 hypotheses"):
         wer(REFS, HYPS[:2])
+
+
+def test_phone_error_rate_on_pinned_phones():
+    # "vint-i-nou" = b i n t i n ɔ uw (8 phones); "dos" = d o s (3)
+    refs = [phonemize("vint-i-nou", "ca"), phonemize("dos", "ca")]
+    assert refs == ["b i n t i n ɔ uw", "d o s"]
+    assert phone_error_rate(refs, refs) == 0.0
+    # one substitution (ɔ → o), one deletion (uw), and word boundaries are not phones
+    assert phone_error_rate(refs, ["b i n t | i n o", "d | o s"]) == pytest.approx(2 / 11)
+    # an empty hypothesis deletes every phone; an extra phone is an insertion
+    assert phone_error_rate(refs, ["", "d o s s"]) == pytest.approx(9 / 11)
+    # the Spanish "dos" read as Catalan phones: same phones, PER 0 (PER is language-blind)
+    assert phone_error_rate([phonemize("dos", "es")], ["d o s"]) == 0.0
+
+
+def test_phone_error_rate_refuses_bad_input():
+    with pytest.raises(ValueError, match="2 references but 1 hypotheses"):
+        phone_error_rate(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="no phones"):
+        phone_error_rate([" | ", ""], ["a", "b"])

@@ -118,3 +118,37 @@ def test_a_mixed_run_reports_unseen_text_and_still_refuses_unseen_audio(corpus, 
         load_train_config(
             REPO / "configs/tiny.yaml", [*mixed, "run.stage=1", "model.llm_trainable=[]"]
         )
+
+
+def test_the_phoneme_tasks_train_and_validate_end_to_end(corpus, tmp_path):
+    """``data.tasks=[asr,st,phon]`` + ``data.text_tasks=[translate,p2g]`` on configs/tiny.yaml: the
+    run trains, its validation scores phon by phone error rate and p2g by WER, unseen Catalan
+    included (dev audio and text only)."""
+    seen = [f"{corpus}/unheard-synth_{lang}_train.jsonl.gz" for lang in ("en", "es")]
+    config = load_train_config(
+        REPO / "configs/tiny.yaml",
+        [
+            f"data.train=[{','.join(seen)}]",
+            f"data.dev=[{corpus}/unheard-synth_*_dev.jsonl.gz]",
+            f"data.test=[{corpus}/unheard-synth_*_test.jsonl.gz]",
+            "data.tasks=[asr,st,phon]",
+            f"data.text=[{corpus}/text/*_train.jsonl]",
+            f"data.text_dev=[{corpus}/text/*_dev.jsonl]",
+            "data.text_tasks=[translate,p2g]",
+            "data.unseen_languages=[ca]",
+            f"run.output_dir={tmp_path / 'phon'}",
+            "run.progress=false",
+            "run.max_steps=4",
+            "run.validate_every=0",
+            "run.log_every=2",
+            "run.log_with=[]",
+        ],
+    )
+    summary = train(config)
+    assert summary["steps"] == 4 and summary["unseen_text"] == {"ca": 60}
+    lines = (tmp_path / "phon" / "log.jsonl").read_text().splitlines()
+    validation = [json.loads(line) for line in lines if '"validation"' in line][-1]
+    for language in ("en", "es", "ca"):
+        assert set(validation[f"phon/{language}"]) == {"per"}
+        assert validation[f"phon/{language}"]["per"] >= 0
+        assert set(validation[f"p2g/{language}"]) == {"wer"}

@@ -23,10 +23,10 @@ class Example:
 
     id: str
     audio: np.ndarray  # (samples,) float32 mono 16 kHz
-    task: str  # "asr" or "st"
+    task: str  # "asr", "st" or "phon" (`unheard.data.prompts.TASKS`)
     language: str  # language of the speech
     target_language: str  # language of the answer
-    target: str | None  # the answer (transcript or translation); None at test time
+    target: str | None  # the answer (transcript, translation or phones); None at test time
     prompt: str | None = None  # a sampled prompt template (training); None: the fixed one
 
 
@@ -36,8 +36,8 @@ class TextExample:
     audio embeddings would be (see `unheard.data.text`)."""
 
     id: str
-    source: str  # the text the LLM reads (with words dropped, for denoising)
-    task: str  # "translate" or "denoise" (`unheard.data.prompts.TEXT_TASKS`)
+    source: str  # the text the LLM reads (with words dropped for denoising; phones for p2g)
+    task: str  # "translate", "denoise" or "p2g" (`unheard.data.prompts.TEXT_TASKS`)
     language: str  # language of the source text
     target_language: str  # language of the answer
     target: str | None  # the answer (the English translation, or the whole text); None at test

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 AUDIO = "<audio>"
 TEXT = "<text>"
-TASKS = ("asr", "st")
-# text-only tasks (no audio): text → English translation, and text with words dropped → the text
-TEXT_TASKS = ("translate", "denoise")
+# speech tasks: transcript, English translation, and the transcript's phones (`unheard.data.phonemes`)
+TASKS = ("asr", "st", "phon")
+# text-only tasks (no audio): text → English translation, text with words dropped → the text, and
+# the text's phones → the text ("p2g", phonemes to graphemes: the phoneme bridge's second half)
+TEXT_TASKS = ("translate", "denoise", "p2g")
 
 # English names for prompts that name a language ("Translate the audio into English.")
 LANGUAGE_NAMES = {
@@ -55,6 +57,21 @@ PROMPT_POOLS: dict[str, tuple[str, ...]] = {
         "Provide a {target} translation of this clip. " + AUDIO,
         "Speech translation into {target}: " + AUDIO,
     ),
+    # the answer is IPA phones separated by spaces, words by "|" (`unheard.data.phonemes`)
+    "phon": (
+        "Write the sounds of the audio as phonemes. " + AUDIO,
+        "Transcribe the audio phonetically. " + AUDIO,
+        "Write the phonemes you hear. " + AUDIO,
+        AUDIO + " Write the sounds above as phonemes.",
+        "Which sounds are spoken in this recording? " + AUDIO,
+        "Give a phonetic transcription of the audio. " + AUDIO,
+        "Convert the speech to IPA phones. " + AUDIO,
+        "Listen and write each sound you hear. " + AUDIO,
+        "Audio: " + AUDIO + " Phonemes:",
+        "Produce the phone sequence of this clip. " + AUDIO,
+        "Write the pronunciation of what is said, in IPA. " + AUDIO,
+        "Spell out the speech sound by sound. " + AUDIO,
+    ),
 }
 
 
@@ -87,6 +104,21 @@ TEXT_PROMPT_POOLS: dict[str, tuple[str, ...]] = {
         "Fill in what is missing and repeat the text. " + TEXT,
         "Write the text again, correctly and completely. " + TEXT,
         "Reconstruct the original sentence. " + TEXT,
+    ),
+    # the source is IPA phones (`unheard.data.phonemes`), the answer the text in its spelling
+    "p2g": (
+        "Write these sounds as text: " + TEXT,
+        "Spell these phonemes as words. " + TEXT,
+        "Write the text these phones spell out. " + TEXT,
+        TEXT + " Write the phonemes above as text.",
+        "Phonemes: " + TEXT + " Text:",
+        "Turn this pronunciation into written words. " + TEXT,
+        "What is written that sounds like this? " + TEXT,
+        "Convert the IPA phones to text. " + TEXT,
+        "Write down the words pronounced here. " + TEXT,
+        "Give the spelling of these sounds. " + TEXT,
+        "From sounds to spelling: " + TEXT,
+        "Read the phonemes and write the sentence. " + TEXT,
     ),
 }
 
@@ -154,6 +186,34 @@ NAMED_SOURCE_POOLS: dict[str, tuple[str, ...]] = {
         "Write the {source} text again, correctly and completely. " + TEXT,
         "Reconstruct the original {source} sentence. " + TEXT,
     ),
+    "phon": (
+        "Write the sounds of the {source} audio as phonemes. " + AUDIO,
+        "Transcribe the {source} audio phonetically. " + AUDIO,
+        "Write the phonemes you hear in this {source} speech. " + AUDIO,
+        AUDIO + " Write the sounds of the {source} above as phonemes.",
+        "Which sounds are spoken in this {source} recording? " + AUDIO,
+        "Give a phonetic transcription of the {source} audio. " + AUDIO,
+        "Convert the {source} speech to IPA phones. " + AUDIO,
+        "Listen to the {source} and write each sound you hear. " + AUDIO,
+        "{source} audio: " + AUDIO + " Phonemes:",
+        "Produce the phone sequence of this {source} clip. " + AUDIO,
+        "Write the pronunciation of what is said in {source}, in IPA. " + AUDIO,
+        "Spell out the {source} speech sound by sound. " + AUDIO,
+    ),
+    "p2g": (
+        "Write these sounds as {source} text: " + TEXT,
+        "Spell these phonemes as {source} words. " + TEXT,
+        "Write the {source} text these phones spell out. " + TEXT,
+        TEXT + " Write the phonemes above as {source} text.",
+        "{source} phonemes: " + TEXT + " Text:",
+        "Turn this {source} pronunciation into written words. " + TEXT,
+        "What is written in {source} that sounds like this? " + TEXT,
+        "Convert the IPA phones to {source} text. " + TEXT,
+        "Write down the {source} words pronounced here. " + TEXT,
+        "Give the {source} spelling of these sounds. " + TEXT,
+        "From sounds to {source} spelling: " + TEXT,
+        "Read the phonemes and write the {source} sentence. " + TEXT,
+    ),
 }
 
 
@@ -190,6 +250,8 @@ class Prompts:
             "st": "Translate the audio into {target}. " + AUDIO,
             "translate": "Translate the text into {target}. " + TEXT,
             "denoise": "Restore the missing words of the text. " + TEXT,
+            "phon": "Write the sounds of the audio as phonemes. " + AUDIO,
+            "p2g": "Write these sounds as text: " + TEXT,
         }
     )
 
@@ -212,7 +274,7 @@ class Prompts:
         """The text before and after the audio (or source text) for one example.
 
         Args:
-            task: "asr" or "st", or a text-only task (`TEXT_TASKS`).
+            task: a speech task (`TASKS`) or a text-only one (`TEXT_TASKS`).
             source: the spoken language's code, or None when unknown.
             target: the answer's language code.
             template: a template to use instead of the task's fixed one (a sampled paraphrase).

@@ -7,13 +7,17 @@ parallel text files of `unheard.data.synth` (``OUT/text/<lang>_<split>.jsonl``, 
 - ``translate``: the text → its English translation (English text gives none: it is its own);
 - ``denoise``: the text with words dropped at random → the whole text, in its own language; the
   answer is what zero-resource ASR must write, and the paper found ASR bounded by how well the
-  LLM writes the language.
+  LLM writes the language;
+- ``p2g``: the text's phones (`unheard.data.phonemes`, a G2P that is not the synthesiser) → the
+  text: the second half of the phoneme bridge, which text alone teaches in an unseen language
+  (its first half, audio → phones, the speech task ``phon`` learns on the seen languages).
 
 The LLM reads the source text's token embeddings where a speech example's audio embeddings go.
 Batching: text and speech examples share one duration-bucketed sampler (`SpeechTextDataset`);
 a text example costs ``tokens × seconds_per_token`` seconds, by default 0.08 s a token, the 80 ms
 an adapter frame stands for, so it fills the LLM as audio of the same sequence length would
-(it skips the encoder, so text-heavy batches are cheaper than the bound, never dearer).
+(it skips the encoder, so text-heavy batches are cheaper than the bound, never dearer). A ``p2g``
+source is phones, about one token a letter of the text: its cost counts the text's letters.
 
 A run's training text must hold no sentence of its dev or test data: `check_text_split` refuses
 it, naming the records.
@@ -32,6 +36,7 @@ from unheard.data.collate import Example, TextExample
 from unheard.data.dataset import MixingWeights, SpeechDataset
 from unheard.data.loading import expand_paths
 from unheard.data.manifest import BadRecord, Utterance
+from unheard.data.phonemes import G2P_LANGUAGES, phonemize
 from unheard.data.prompts import TEXT_TASKS, prompt_pool
 from unheard.data.synth.parallel_text import ParallelText, read_parallel_text
 from unheard.data.synth.selection import normalize
@@ -45,7 +50,7 @@ class TextRef:
     """One text example: a record (by index) and a text task."""
 
     record: int
-    task: str  # "translate" or "denoise"
+    task: str  # "translate", "denoise" or "p2g"
 
 
 def read_text_records(
@@ -66,19 +71,29 @@ def read_text_records(
 
 
 def text_refs(records: Sequence[ParallelText], tasks: Sequence[str]) -> list[TextRef]:
-    """Every (record, task) pair: ``translate`` for non-English text, ``denoise`` for all.
+    """Every (record, task) pair: ``translate`` for non-English text, ``denoise`` for all,
+    ``p2g`` for text in a language with a G2P (`unheard.data.phonemes.G2P_LANGUAGES`).
 
     Raises:
-        ValueError: for a task that is not a text task.
+        ValueError: for a task that is not a text task, or ``p2g`` for text in a language
+            without a G2P (naming those languages).
     """
     if unknown := set(tasks) - set(TEXT_TASKS):
         raise ValueError(f"text tasks must be among {TEXT_TASKS}, got {sorted(unknown)}")
+    if "p2g" in tasks and (lacking := sorted({r.language for r in records} - set(G2P_LANGUAGES))):
+        raise ValueError(
+            f"data.text_tasks has p2g, but there is no G2P for the text's languages {lacking} "
+            f"(those with one: {', '.join(sorted(G2P_LANGUAGES))}); keep the others with "
+            "data.text_languages"
+        )
     refs = []
     for i, r in enumerate(records):
         if "translate" in tasks and r.language != ENGLISH and r.translation:
             refs.append(TextRef(i, "translate"))
         if "denoise" in tasks and r.text:
             refs.append(TextRef(i, "denoise"))
+        if "p2g" in tasks and r.text:
+            refs.append(TextRef(i, "p2g"))
     return refs
 
 
@@ -180,8 +195,17 @@ class TextDataset(Dataset):
         return len(self.refs)
 
     def durations(self) -> list[float]:
-        """The cost proxy of each example in seconds: its source tokens × seconds_per_token."""
-        return [self.token_counts[r.record] * self.seconds_per_token for r in self.refs]
+        """The cost proxy of each example in seconds: its source tokens × seconds_per_token (for
+        ``p2g``, whose source is phones, not yet computed here: the text's letters)."""
+        return [
+            self.seconds_per_token
+            * (
+                len(self.records[r.record].text.replace(" ", ""))
+                if r.task == "p2g"
+                else self.token_counts[r.record]
+            )
+            for r in self.refs
+        ]
 
     def groups(self, weights: MixingWeights) -> tuple[list[int], list[float]]:
         """Group id per example and weight per group, grouped by (task, language): the task and
@@ -210,6 +234,9 @@ class TextDataset(Dataset):
             return TextExample(
                 r.id, r.text, "translate", r.language, ENGLISH, r.translation, prompt
             )
+        if ref.task == "p2g":  # phones → spelling (the G2P is cached: once per text)
+            phones = phonemize(r.text, r.language)
+            return TextExample(r.id, phones, "p2g", r.language, r.language, r.text, prompt)
         source = drop_words(r.text, self.noise, rng)
         return TextExample(r.id, source, "denoise", r.language, r.language, r.text, prompt)
 

@@ -24,6 +24,7 @@ from transformers import PreTrainedTokenizerBase
 from unheard.data.audio import load_audio
 from unheard.data.collate import Example, SpeechCollator
 from unheard.data.manifest import Utterance, read_manifest
+from unheard.data.phonemes import phonemize
 from unheard.data.prompts import TASKS
 from unheard.decoding.batching import duration_batches
 from unheard.decoding.decode import DecodeOptions, decode_batch
@@ -57,7 +58,8 @@ def hypothesis_fields(
 
     Args:
         utterance: the manifest record.
-        task: ``asr`` (answer: the transcript) or ``st`` (answer: the translation).
+        task: ``asr`` (answer: the transcript), ``st`` (answer: the translation) or ``phon``
+            (answer: the transcript's phones).
         target_language: for ST, the language to translate into; by default the record's
             ``translation_language``, else English.
 
@@ -67,6 +69,9 @@ def hypothesis_fields(
     """
     if task == "asr":
         return utterance.language, utterance.text
+    if task == "phon":  # the reference is the transcript's G2P (what phone error rate scores)
+        text = utterance.text
+        return utterance.language, phonemize(text, utterance.language) if text else None
     target = target_language or utterance.translation_language or "en"
     has_reference = utterance.translation_language in (None, target)
     return target, utterance.translation if has_reference else None

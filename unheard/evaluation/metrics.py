@@ -1,4 +1,4 @@
-"""Corpus-level metrics: sacreBLEU BLEU and chrF, jiwer WER and CER, exact match.
+"""Corpus-level metrics: sacreBLEU BLEU and chrF, jiwer WER and CER, phone error rate, exact match.
 
 BLEU tokenises by the target language, as sacreBLEU recommends: ``zh`` for Chinese,
 ``ja-mecab`` for Japanese (MeCab with the IPA dictionary: the ``mecab-python3`` and ``ipadic``
@@ -15,6 +15,7 @@ import jiwer
 import sacrebleu
 from sacrebleu.metrics import BLEU, CHRF
 
+from unheard.data.phonemes import phone_tokens
 from unheard.evaluation.languages import base_language
 
 DEFAULT_TOKENIZER = "13a"
@@ -93,6 +94,29 @@ def cer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
     """Corpus character error rate (0-1+) over the strings as given, spaces included."""
     _check(references, hypotheses)
     return jiwer.cer(list(references), list(hypotheses))
+
+
+def phone_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Corpus phone error rate (0-1+): phone edits / reference phones, word boundaries ignored.
+
+    Args:
+        references: the G2P of each reference text (`unheard.data.phonemes.phonemize`): phones
+            separated by spaces, words by ``|``.
+        hypotheses: phones in the same form (the phoneme pass's output).
+
+    Returns:
+        Substitutions + deletions + insertions of phones over all reference phones.
+
+    Raises:
+        ValueError: for unequal lengths, no pairs, or references without a single phone.
+    """
+    _check(references, hypotheses)
+    refs = [" ".join(phone_tokens(r)) for r in references]
+    if not any(refs):
+        raise ValueError("the references hold no phones to score against")
+    out = jiwer.process_words(refs, [" ".join(phone_tokens(h)) for h in hypotheses])
+    edits = out.substitutions + out.deletions + out.insertions
+    return edits / (out.hits + out.substitutions + out.deletions)
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:

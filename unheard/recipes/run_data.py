@@ -7,6 +7,7 @@ training text holding a sentence of the dev or test data is refused (`check_text
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from unheard.data.dataset import SpeechDataset, example_refs
 from unheard.data.leakage import check_no_unseen_audio, count_unseen_text
 from unheard.data.loading import AudioLimits, SkipLog, read_data
 from unheard.data.manifest import Utterance
+from unheard.data.phonemes import G2P_LANGUAGES
 from unheard.data.text import (
     SpeechTextDataset,
     TextDataset,
@@ -63,6 +65,14 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
     check_no_unseen_audio(train, config.unseen_languages)
     dev = read_data(config.dev, None, skipped)
     refs = example_refs(train, config.tasks)
+    if "phon" in config.tasks and (
+        lacking := sorted({u.language for u in train} - set(G2P_LANGUAGES))
+    ):
+        warnings.warn(
+            f"data.tasks has phon, but there is no G2P for {lacking}: their audio gives no "
+            f"phoneme examples (G2P: {', '.join(sorted(G2P_LANGUAGES))})",
+            stacklevel=2,
+        )
     if config.train and not refs:
         raise ValueError(f"no training examples for tasks {config.tasks} in {config.train}")
     limits = AudioLimits(max_duration_s=config.max_utterance_s)

@@ -8,6 +8,7 @@ from typing import Any
 
 from unheard.config import DTYPES, ModelConfig, apply_overrides, from_dict, load_yaml
 from unheard.data.augment import Augmentation
+from unheard.data.prompts import TASKS, TEXT_TASKS
 from unheard.data.sampler import SamplerOptions
 
 STAGES = (1, 2)
@@ -28,7 +29,9 @@ class DataConfig:
     train: tuple[str, ...] = ()  # training manifests (none: a text-only run, see data.text)
     dev: tuple[str, ...] = ()  # validation manifests
     test: tuple[str, ...] = ()  # held-out manifests: only read to check that no text holds them
-    tasks: tuple[str, ...] = ("asr", "st")  # stage 1 of the paper: ("asr",)
+    # speech tasks (`TASKS`): stage 1 of the paper is ("asr",); "phon" (audio → phones) is the
+    # phoneme bridge's first half, its second the text task "p2g"
+    tasks: tuple[str, ...] = ("asr", "st")
     unseen_languages: tuple[str, ...] = ()  # zero-resource languages: paired audio refused
     languages: tuple[str, ...] | None = None  # keep only these spoken languages (None: all)
     # relative sampling weights, e.g. {"task": {"st": 2.0}, "corpus": {"fleurs": 0.5}}
@@ -43,7 +46,8 @@ class DataConfig:
     # text-only examples (`unheard.data.text`): parallel text files, e.g. OUT/text/*_train.jsonl
     text: tuple[str, ...] = ()  # training text (any language, unseen ones included)
     text_dev: tuple[str, ...] = ()  # validation text (dev loss, translate BLEU, denoise WER)
-    text_tasks: tuple[str, ...] = ("translate", "denoise")  # text → English; text → itself
+    # text → English; text → itself; phones → text (p2g, `TEXT_TASKS`)
+    text_tasks: tuple[str, ...] = ("translate", "denoise")
     text_weight: float = 0.3  # text's share of an epoch's draws when there is speech too
     text_languages: tuple[str, ...] | None = None  # keep only text in these (None: all)
     text_noise: float = 0.15  # share of words dropped from a denoising input
@@ -54,10 +58,10 @@ class DataConfig:
             raise ValueError(
                 "data.train (manifests) or data.text (text files) must name a file; both are empty"
             )
-        bad_text = set(self.text_tasks) - {"translate", "denoise"}
+        bad_text = set(self.text_tasks) - set(TEXT_TASKS)
         if self.text and (bad_text or not self.text_tasks):
             raise ValueError(
-                f"data.text_tasks must be a non-empty subset of translate, denoise; got "
+                f"data.text_tasks must be a non-empty subset of {', '.join(TEXT_TASKS)}; got "
                 f"{list(self.text_tasks)}"
             )
         for name in ("text_weight", "text_noise"):
@@ -67,10 +71,11 @@ class DataConfig:
             raise ValueError(
                 f"data.text_seconds_per_token must be > 0, got {self.text_seconds_per_token}"
             )
-        bad = set(self.tasks) - {"asr", "st"}
+        bad = set(self.tasks) - set(TASKS)
         if bad or not self.tasks:
             raise ValueError(
-                f"data.tasks must be a non-empty subset of asr, st; got {list(self.tasks)}"
+                f"data.tasks must be a non-empty subset of {', '.join(TASKS)}; got "
+                f"{list(self.tasks)}"
             )
         if unknown := sorted(set(self.mixing) - {"corpus", "task", "language"}):
             raise ValueError(f"data.mixing keys must be corpus, task or language; got {unknown}")

@@ -1,5 +1,6 @@
-"""Validation during training: dev loss, and greedy BLEU (ST) / WER (ASR) per language; with
-text-only dev examples, their loss too, BLEU of text translation and WER of denoising."""
+"""Validation during training: dev loss, and greedy BLEU (ST) / WER (ASR) / phone error rate
+(phon) per language; with text-only dev examples, their loss too, BLEU of text translation and WER
+of denoising and of phones → text (p2g)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from unheard.data.loading import AudioLimits
 from unheard.data.manifest import Utterance
 from unheard.decoding.decode import DecodeOptions, decode, decode_text
 from unheard.device import device_of
-from unheard.evaluation.metrics import bleu, wer
+from unheard.evaluation.metrics import bleu, phone_error_rate, wer
 from unheard.model.speech_llm import SpeechLLM
 
 
@@ -49,8 +50,8 @@ def validate(
             scored with the speech ones (their loss enters ``dev_loss``, token-weighted).
 
     Returns:
-        ``{"dev_loss": float, "examples": n, "<task>/<language>": {"bleu"|"wer": float}}``;
-        ``bleu`` for ``st`` and ``translate``, ``wer`` for ``asr`` and ``denoise``.
+        ``{"dev_loss": float, "examples": n, "<task>/<language>": {"bleu"|"wer"|"per": float}}``;
+        ``bleu`` for ``st`` and ``translate``, ``per`` for ``phon``, ``wer`` for the others.
     """
     subset = dev_subset(dev, per_language)
     dataset = SpeechDataset(subset, example_refs(subset, tasks), limits)
@@ -83,8 +84,10 @@ def validate(
         groups[(e.task, e.language)].append((e.target, h))
     for (task, language), pairs in sorted(groups.items()):
         refs, hs = [r for r, _ in pairs], [h for _, h in pairs]
-        translated = task in ("st", "translate")
-        metrics[f"{task}/{language}"] = (
-            {"bleu": bleu(refs, hs)} if translated else {"wer": wer(refs, hs)}
-        )
+        if task in ("st", "translate"):
+            metrics[f"{task}/{language}"] = {"bleu": bleu(refs, hs)}
+        elif task == "phon":
+            metrics[f"{task}/{language}"] = {"per": phone_error_rate(refs, hs)}
+        else:
+            metrics[f"{task}/{language}"] = {"wer": wer(refs, hs)}
     return metrics
