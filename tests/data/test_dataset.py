@@ -70,7 +70,7 @@ def test_prompt_pools_are_sampled_in_training_and_fixed_at_test(tmp_path):
 def test_prompts_name_the_spoken_language_only_when_asked(tmp_path):
     # every paraphrase that names it says {source}, once its source marker; the default pools
     # name no language
-    assert set(NAMED_SOURCE_POOLS) == {"asr", "st", "phon", "translate", "denoise", "p2g"}
+    assert set(NAMED_SOURCE_POOLS) == {"asr", "st", "phon", "phon+asr", "translate", "denoise", "p2g"}  # fmt: skip
     assert {len(set(pool)) for pool in NAMED_SOURCE_POOLS.values()} == {12}
     assert all(
         p.count(source_marker(task)) == 1 and "{source}" in p

@@ -85,7 +85,7 @@ def test_p2g_examples_read_phones_and_answer_with_the_text(corpus):
 def test_config_names_the_new_tasks():
     config = DataConfig(train=("x",), text=("y",), tasks=("asr", "phon"), text_tasks=("p2g",))
     assert config.tasks == ("asr", "phon") and config.text_tasks == ("p2g",)
-    with pytest.raises(ValueError, match="subset of asr, st, phon; got \\['phones'\\]"):
+    with pytest.raises(ValueError, match="subset of asr, st, phon, phon\\+asr; got \\['phones'\\]"):
         DataConfig(train=("x",), tasks=("phones",))
     with pytest.raises(ValueError, match="subset of translate, denoise, p2g; got \\['g2p'\\]"):
         DataConfig(text=("y",), text_tasks=("g2p",))

@@ -23,10 +23,10 @@ class Example:
 
     id: str
     audio: np.ndarray  # (samples,) float32 mono 16 kHz
-    task: str  # "asr", "st" or "phon" (`unheard.data.prompts.TASKS`)
+    task: str  # "asr", "st", "phon" or "phon+asr" (`unheard.data.prompts.TASKS`)
     language: str  # language of the speech
     target_language: str  # language of the answer
-    target: str | None  # the answer (transcript, translation or phones); None at test time
+    target: str | None  # the answer (transcript, translation, phones or both); None at test
     prompt: str | None = None  # a sampled prompt template (training); None: the fixed one
 
 

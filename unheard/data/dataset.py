@@ -20,7 +20,7 @@ from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.loading import AudioLimits, BadAudio, load_checked
 from unheard.data.manifest import BadRecord, Utterance
 from unheard.data.phonemes import G2P_LANGUAGES, phonemize
-from unheard.data.prompts import prompt_pool
+from unheard.data.prompts import join_phones_and_text, prompt_pool
 from unheard.data.sampler import DurationBucketSampler, SamplerOptions
 
 
@@ -29,13 +29,13 @@ class ExampleRef:
     """One example: an utterance (by index) and a task it has text for."""
 
     utterance: int
-    task: str  # "asr", "st" or "phon"
+    task: str  # "asr", "st", "phon" or "phon+asr"
 
 
 def example_refs(utterances: Sequence[Utterance], tasks: Sequence[str]) -> list[ExampleRef]:
     """Every (utterance, task) pair with text: ASR needs a transcript, ST a translation, ``phon``
-    a transcript in a language with a G2P (`unheard.data.phonemes.G2P_LANGUAGES`; the others give
-    no phoneme example).
+    and ``phon+asr`` a transcript in a language with a G2P (`unheard.data.phonemes.G2P_LANGUAGES`;
+    the others give no phoneme example).
 
     An utterance with both gives an ASR and an ST example (the paper's multi-task data).
     """
@@ -47,6 +47,8 @@ def example_refs(utterances: Sequence[Utterance], tasks: Sequence[str]) -> list[
             refs.append(ExampleRef(i, "st"))
         if "phon" in tasks and u.text and u.language in G2P_LANGUAGES:
             refs.append(ExampleRef(i, "phon"))
+        if "phon+asr" in tasks and u.text and u.language in G2P_LANGUAGES:
+            refs.append(ExampleRef(i, "phon+asr"))
     return refs
 
 
@@ -165,6 +167,9 @@ class SpeechDataset(Dataset):
         if ref.task == "phon":  # the transcript's phones (cached: G2P once per text)
             phones = phonemize(u.text, u.language)
             return Example(u.id, audio, "phon", u.language, u.language, phones, prompt)
+        if ref.task == "phon+asr":  # one answer with both: "<phones> => <transcript>"
+            both = join_phones_and_text(phonemize(u.text, u.language), u.text)
+            return Example(u.id, audio, "phon+asr", u.language, u.language, both, prompt)
         target = u.translation_language or "en"
         return Example(u.id, audio, "st", u.language, target, u.translation, prompt)
 

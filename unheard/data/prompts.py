@@ -7,11 +7,18 @@ from dataclasses import dataclass, field
 
 AUDIO = "<audio>"
 TEXT = "<text>"
-# speech tasks: transcript, English translation, and the transcript's phones (`unheard.data.phonemes`)
-TASKS = ("asr", "st", "phon")
+# speech tasks: transcript, English translation, the transcript's phones (`unheard.data.phonemes`),
+# and both in one answer ("phon+asr": the phones, `PHONES_TEXT_SEPARATOR`, the transcript), the
+# one-pass alternative to decoding through phones in two passes (phon, then p2g)
+TASKS = ("asr", "st", "phon", "phon+asr")
 # text-only tasks (no audio): text → English translation, text with words dropped → the text, and
 # the text's phones → the text ("p2g", phonemes to graphemes: the phoneme bridge's second half)
 TEXT_TASKS = ("translate", "denoise", "p2g")
+
+# Between the phones and the text of a "phon+asr" answer. Phones are IPA symbols and the word
+# boundary "|" (`unheard.data.phonemes`), never "=", so the answer's first "=>" is this mark whatever
+# the text holds; the prompts spell it out, so a tokenizer trained on them has its characters.
+PHONES_TEXT_SEPARATOR = "=>"
 
 # English names for prompts that name a language ("Translate the audio into English.")
 LANGUAGE_NAMES = {
@@ -71,6 +78,21 @@ PROMPT_POOLS: dict[str, tuple[str, ...]] = {
         "Produce the phone sequence of this clip. " + AUDIO,
         "Write the pronunciation of what is said, in IPA. " + AUDIO,
         "Spell out the speech sound by sound. " + AUDIO,
+    ),
+    # the answer is the phones, then "=>" (`PHONES_TEXT_SEPARATOR`), then the transcript
+    "phon+asr": (
+        "Write the phonemes of the audio, then => and the transcript. " + AUDIO,
+        "Write the sounds you hear as phonemes, then => and the words. " + AUDIO,
+        "Transcribe the audio phonetically, then => and in writing. " + AUDIO,
+        AUDIO + " Write the phonemes above, then => and the text.",
+        "Phonemes => transcript of this recording: " + AUDIO,
+        "Give the phone sequence of the audio, then => and what is said. " + AUDIO,
+        "Convert the speech to IPA phones, then => and to text. " + AUDIO,
+        "Listen, write each sound, then => and the words. " + AUDIO,
+        "Audio: " + AUDIO + " Phonemes => text:",
+        "Produce the pronunciation, then => and the transcription of this clip. " + AUDIO,
+        "Spell out the speech sound by sound, then => and write it down. " + AUDIO,
+        "First the phonemes, then => and the transcript of the audio. " + AUDIO,
     ),
 }
 
@@ -200,6 +222,20 @@ NAMED_SOURCE_POOLS: dict[str, tuple[str, ...]] = {
         "Write the pronunciation of what is said in {source}, in IPA. " + AUDIO,
         "Spell out the {source} speech sound by sound. " + AUDIO,
     ),
+    "phon+asr": (
+        "Write the phonemes of the {source} audio, then => and the transcript. " + AUDIO,
+        "Write the sounds you hear as phonemes, then => and the {source} words. " + AUDIO,
+        "Transcribe the {source} audio phonetically, then => and in writing. " + AUDIO,
+        AUDIO + " Write the phonemes of the {source} above, then => and the text.",
+        "Phonemes => {source} transcript of this recording: " + AUDIO,
+        "Give the phone sequence of the {source} audio, then => and what is said. " + AUDIO,
+        "Convert the {source} speech to IPA phones, then => and to {source} text. " + AUDIO,
+        "Listen to the {source}, write each sound, then => and the words. " + AUDIO,
+        "{source} audio: " + AUDIO + " Phonemes => text:",
+        "Produce the pronunciation, then => and the {source} transcription of this clip. " + AUDIO,
+        "Spell out the {source} speech sound by sound, then => and write it down. " + AUDIO,
+        "First the phonemes, then => and the {source} transcript of the audio. " + AUDIO,
+    ),
     "p2g": (
         "Write these sounds as {source} text: " + TEXT,
         "Spell these phonemes as {source} words. " + TEXT,
@@ -252,6 +288,7 @@ class Prompts:
             "denoise": "Restore the missing words of the text. " + TEXT,
             "phon": "Write the sounds of the audio as phonemes. " + AUDIO,
             "p2g": "Write these sounds as text: " + TEXT,
+            "phon+asr": PROMPT_POOLS["phon+asr"][0],
         }
     )
 
@@ -302,3 +339,27 @@ class Prompts:
         )
         prefix, _, suffix = text.partition(marker)
         return prefix, suffix
+
+
+def join_phones_and_text(phones: str, text: str) -> str:
+    """The answer of a ``phon+asr`` example: ``"<phones> => <text>"``.
+
+    Raises:
+        ValueError: if the phones hold the separator (they are not `unheard.data.phonemes`'s).
+    """
+    if PHONES_TEXT_SEPARATOR in phones:
+        raise ValueError(f"phones must not contain {PHONES_TEXT_SEPARATOR!r}, got {phones!r}")
+    return f"{phones} {PHONES_TEXT_SEPARATOR} {text}"
+
+
+def split_phones_and_text(answer: str) -> tuple[str, str]:
+    """The phones and the text of a ``phon+asr`` answer, split at its first separator.
+
+    An answer without the separator is all phones and no text: the model stopped (or was cut at
+    its length limit) before it reached the text, and WER counts the missing words as deleted.
+
+    Returns:
+        ``(phones, text)``, each stripped of outer whitespace.
+    """
+    phones, _, text = answer.partition(PHONES_TEXT_SEPARATOR)
+    return phones.strip(), text.strip()
