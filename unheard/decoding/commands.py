@@ -8,6 +8,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+# `decode_manifest.DECODE_TASKS` and `phoneme_bridge.BRIDGES`, spelt out here: importing them
+# would import torch before --help
+TASK_CHOICES = ("asr", "st", "phon")
+BRIDGE_CHOICES = ("two-pass", "one-pass")
+
 DEFAULTS_NOTE = (
     "Length limit: an utterance of s seconds gets at most "
     "min(--max-new-tokens, ceil(--length-base + --tokens-per-second * s)) answer tokens. "
@@ -26,14 +31,30 @@ def add_parser(subparsers: Any) -> None:
         "decode",
         help="decode a manifest with a checkpoint into a hypothesis file (JSON Lines)",
         description="Decode every utterance of MANIFEST with CHECKPOINT and append one JSON line "
-        "per utterance to --out: id, task, language, target_language, hypothesis, reference. "
-        + DEFAULTS_NOTE,
+        "per utterance to --out: id, task, language, target_language, hypothesis, reference "
+        "(and phonemes, with --via-phonemes). " + DEFAULTS_NOTE,
     )
     p.add_argument(
         "checkpoint", help="checkpoint folder (checkpoints/step-N) or hub id (USER/NAME)"
     )
     p.add_argument("manifest", help="manifest of the utterances to decode (.jsonl or .jsonl.gz)")
-    p.add_argument("--task", required=True, choices=("asr", "st"), help="transcribe or translate")
+    p.add_argument(
+        "--task", required=True, choices=TASK_CHOICES,
+        help="asr: transcribe; st: translate; phon: write the phones (reference: the G2P of the "
+        "transcript)",
+    )  # fmt: skip
+    p.add_argument(
+        "--via-phonemes", nargs="?", const="two-pass", choices=BRIDGE_CHOICES, default=None,
+        help="ASR through phones: two-pass (the default: audio → phones by the phon task, then "
+        "phones → text by p2g) or one-pass (one answer 'phones => text' by phon+asr); each line "
+        "keeps the phones in 'phonemes'",
+    )  # fmt: skip
+    p.add_argument(
+        "--language-named", action=argparse.BooleanOptionalAction, default=None,
+        help="name each record's spoken language in the prompts (--language-named) or not "
+        "(--no-language-named); default: as the checkpoint was trained "
+        "(data.name_source_language)",
+    )  # fmt: skip
     p.add_argument("--out", required=True, help="hypothesis file to write or resume")
     p.add_argument("--beam", type=int, default=1, help="beam size; 1 is greedy (default 1)")
     p.add_argument("--batch-size", type=int, default=16, help="most utterances per batch (16)")
@@ -82,7 +103,7 @@ def _decode(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
     from unheard.checkpoint import load_decoder
-    from unheard.decoding.decode import DecodeOptions
+    from unheard.decoding.decode import DecodeOptions, with_language_named
     from unheard.decoding.decode_manifest import decode_manifest, summary_line
     from unheard.device import select_device
 
@@ -100,10 +121,15 @@ def _decode(args: argparse.Namespace) -> int:
         length_penalty=args.length_penalty,
     )  # validated before the model loads
     device = select_device(args.device)  # one-line failure on `--device cuda` without CUDA
+    if args.via_phonemes and args.task != "asr":
+        raise ValueError(f"--via-phonemes decodes ASR; got --task {args.task}")
     model, collator, tokenizer = load_decoder(args.checkpoint, device=device)
+    if args.language_named is not None:
+        collator = with_language_named(collator, args.language_named)
     summary = decode_manifest(
         model, collator, tokenizer, args.manifest, args.task, args.out, options,
         target_language=args.target_language, progress=not args.no_progress,
+        via_phonemes=args.via_phonemes,
     )  # fmt: skip
     print(summary_line(summary, args.out))
     return 0

@@ -27,6 +27,7 @@ from transformers import LogitsProcessor, LogitsProcessorList, PreTrainedTokeniz
 
 from unheard.data.batch import Batch
 from unheard.data.collate import Example, SpeechCollator, TextExample
+from unheard.data.prompts import Prompts
 from unheard.decoding.batching import duration_batches
 from unheard.device import device_of
 from unheard.encoders import SAMPLE_RATE
@@ -104,6 +105,33 @@ class AnswerLengthLimit(LogitsProcessor):
             forced[self.eos] = 0.0
             scores = torch.where(done[:, None], forced, scores)
         return scores
+
+
+def with_language_named(collator: SpeechCollator, named: bool) -> SpeechCollator:
+    """The collator whose test prompts name the spoken language, or do not, whatever training did.
+
+    A checkpoint's collator names the language as its training did (`load_decoder`); a user who
+    knows the language may name it to a model trained without (the fixed prompts of
+    `Prompts.naming_source`), or leave it out for one trained with it (`Prompts`' defaults).
+
+    Args:
+        collator: the checkpoint's collator.
+        named: name the spoken language in every prompt that can.
+
+    Returns:
+        ``collator`` itself when it already does as asked, else a copy with the other prompts
+        (a prompt of a task the other set lacks is kept).
+    """
+    if collator.name_source_language == named:
+        return collator
+    other = Prompts.naming_source() if named else Prompts()
+    return SpeechCollator(
+        collator.tokenizer,
+        collator.feature_extractor,
+        collator.is_encoder_decoder,
+        prompts=Prompts({**collator.prompts.templates, **other.templates}),
+        name_source_language=named,
+    )
 
 
 def decode_batch(
@@ -199,7 +227,10 @@ def decode_text(
     batch_size: int = 16,
 ) -> list[str]:
     """Greedy answers of text-only examples (the LLM reads the source text's embeddings where
-    audio would be), each batch capped at twice its longest source plus 16 tokens.
+    audio would be), each capped at twice its own source's tokens plus 16.
+
+    The cap is each example's own, not its batch's: an answer does not depend on what it is
+    batched with (a resumed decode, one utterance a batch, writes what an unbroken run wrote).
 
     Returns:
         One answer per example, in order; targets, if any, are ignored.
@@ -212,9 +243,15 @@ def decode_text(
     for start in range(0, len(examples), batch_size):
         chunk = [replace(e, target=None) for e in examples[start : start + batch_size]]
         batch = collator(chunk)
-        limit = 16 + 2 * int(batch.text_mask.sum(1).max())  # on the host, before the copy
+        limits = [16 + 2 * int(n) for n in batch.text_mask.sum(1)]  # on the host, before the copy
         batch = batch.to(device)
-        ids = model.generate(**batch, max_new_tokens=limit, pad_token_id=pad, eos_token_id=eos)
+        ids = model.generate(
+            **batch,
+            max_new_tokens=max(limits) + 1,  # room for the EOS forced at the limit
+            pad_token_id=pad,
+            eos_token_id=eos,
+            logits_processor=LogitsProcessorList([AnswerLengthLimit(limits, eos)]),
+        )
         rows = [row[: row.index(eos)] if eos in row else row for row in ids.tolist()]
         answers += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
     return answers

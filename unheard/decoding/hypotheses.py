@@ -2,7 +2,10 @@
 
 JSON Lines, one utterance a line, with the fields of `Hypothesis`:
 ``{"id", "task", "language", "target_language", "hypothesis", "reference"}``; ``reference`` is
-the transcript (ASR) or the translation (ST), ``null`` when the manifest has none. A file is
+the transcript (ASR), the translation (ST) or the transcript's phones (``phon``), ``null`` when
+the manifest has none. An ASR line decoded through phones (``unheard decode --via-phonemes``)
+also holds ``phonemes``, the phones its text was written from; other lines leave it out, so
+files written before it existed read as they are. A file is
 appended to batch by batch, so a killed run leaves at most one half-written last line, which
 `repair_and_read_done` cuts off before the run resumes.
 """
@@ -28,11 +31,12 @@ class Hypothesis:
     """One decoded utterance."""
 
     id: str  # the manifest's utterance id
-    task: str  # "asr" or "st"
+    task: str  # "asr", "st" or "phon" (`unheard.data.prompts.TASKS`)
     language: str  # spoken language of the audio
     target_language: str  # language the answer should be in
     hypothesis: str  # what the model wrote
-    reference: str | None = None  # transcript (asr) or translation (st); None when unknown
+    reference: str | None = None  # transcript, translation or phones; None when unknown
+    phonemes: str | None = None  # ASR through phones: the phones the text was written from
 
     def __post_init__(self) -> None:
         """Check the values, so that a bad line fails where it is read.
@@ -48,8 +52,10 @@ class Hypothesis:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if not isinstance(self.hypothesis, str):
             raise ValueError(f"hypothesis must be a string, got {self.hypothesis!r}")
-        if self.reference is not None and not isinstance(self.reference, str):
-            raise ValueError(f"reference must be a string or null, got {self.reference!r}")
+        for name in ("reference", "phonemes"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string or null, got {value!r}")
 
     @property
     def key(self) -> tuple[str, str]:
@@ -57,7 +63,9 @@ class Hypothesis:
         return (self.id, self.task)
 
 
-FIELDS = tuple(f.name for f in dataclasses.fields(Hypothesis))
+# the fields every line has (``reference`` may be null); `OPTIONAL_FIELDS` only where set
+OPTIONAL_FIELDS = ("phonemes",)
+FIELDS = tuple(f.name for f in dataclasses.fields(Hypothesis) if f.name not in OPTIONAL_FIELDS)
 
 
 def _from_line(line: str, where: str) -> Hypothesis:
@@ -72,7 +80,7 @@ def _from_line(line: str, where: str) -> Hypothesis:
         raise ValueError(f"{where}: missing field(s) {', '.join(missing)}")
     try:
         # unknown fields are allowed: other tools may annotate hypothesis files
-        return Hypothesis(**{f: record.get(f) for f in FIELDS})
+        return Hypothesis(**{f: record.get(f) for f in (*FIELDS, *OPTIONAL_FIELDS)})
     except ValueError as e:
         raise ValueError(f"{where}: {e}") from e
 
@@ -138,6 +146,10 @@ def repair_and_read_done(path: str | os.PathLike[str]) -> set[tuple[str, str]]:
 def append_hypotheses(file: IO[str], records: Iterable[Hypothesis]) -> None:
     """Append records to an open text file and flush, so a killed run loses no finished batch."""
     for record in records:
-        file.write(json.dumps(dataclasses.asdict(record), ensure_ascii=False) + "\n")
+        fields = dataclasses.asdict(record)
+        for name in OPTIONAL_FIELDS:  # left out when unset: such lines stay as they always were
+            if fields[name] is None:
+                del fields[name]
+        file.write(json.dumps(fields, ensure_ascii=False) + "\n")
     file.flush()
     os.fsync(file.fileno())
