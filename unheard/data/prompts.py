@@ -7,17 +7,18 @@ from dataclasses import dataclass, field
 
 AUDIO = "<audio>"
 TEXT = "<text>"
-# speech tasks: transcript, English translation, the transcript's phones (`unheard.data.phonemes`),
-# and both in one answer ("phon+asr": the phones, `PHONES_TEXT_SEPARATOR`, the transcript), the
-# one-pass alternative to decoding through phones in two passes (phon, then p2g)
+# speech tasks: transcript, English translation, the transcript's phones
+# (`unheard.data.phonemes`), and both in one answer ("phon+asr": the phones, then
+# `PHONES_TEXT_SEPARATOR`, then the transcript), the one-pass alternative to decoding through
+# phones in two passes (phon, then p2g)
 TASKS = ("asr", "st", "phon", "phon+asr")
 # text-only tasks (no audio): text → English translation, text with words dropped → the text, and
 # the text's phones → the text ("p2g", phonemes to graphemes: the phoneme bridge's second half)
 TEXT_TASKS = ("translate", "denoise", "p2g")
 
 # Between the phones and the text of a "phon+asr" answer. Phones are IPA symbols and the word
-# boundary "|" (`unheard.data.phonemes`), never "=", so the answer's first "=>" is this mark whatever
-# the text holds; the prompts spell it out, so a tokenizer trained on them has its characters.
+# boundary "|" (`unheard.data.phonemes`), never "=", so the answer's first "=>" is this mark
+# whatever the text holds. The prompts spell it out: a tokenizer trained on them can write it.
 PHONES_TEXT_SEPARATOR = "=>"
 
 # English names for prompts that name a language ("Translate the audio into English.")
