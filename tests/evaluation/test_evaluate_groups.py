@@ -51,7 +51,7 @@ def test_groups_hold_the_metrics_with_nulls_where_they_do_not_apply():
     assert es["language_accuracy"] == pytest.approx(100.0)
 
     ca = m["by_language"]["ca"]
-    assert ca["scored"] == {"st": 2, "asr": 1} and ca["utterances"] == 4
+    assert ca["scored"] == {"st": 2, "asr": 1, "per": 0} and ca["utterances"] == 4
     # targets en and zh need 13a and zh: no single pooled BLEU, but chrF and the ASR scores
     assert ca["bleu"] is None and ca["bleu_tokenizer"] == "mixed: 13a, zh"
     # chrF pools both targets: sacreBLEU's corpus chrF over ca's two ST pairs, computed here

@@ -29,6 +29,8 @@ UNITS = {
     "cer": "corpus character error rate in %, after Whisper-style normalisation",
     "wer_raw": "corpus word error rate in %, raw text",
     "cer_raw": "corpus character error rate in %, raw text",
+    "per": "corpus phone error rate in % of phone answers (phon, and ASR's phonemes) against the "
+    "G2P of the transcript, word boundaries ignored",
     "language_accuracy": "% of hypotheses identified as written in their target language",
 }
 
@@ -86,7 +88,7 @@ def evaluate(
     """Score hypotheses overall, seen, unseen and per spoken language.
 
     Args:
-        records: the hypotheses (of one or both tasks).
+        records: the hypotheses (of any tasks: ``asr``, ``st``, ``phon``).
         options: seen/unseen languages, language identification, prompts.
         baseline: another system's hypotheses of the same utterances, for paired bootstrap
             tests (``comparison`` in the metrics).
@@ -122,7 +124,10 @@ def evaluate(
     metrics["by_language"] = by_language
     for language, split in splits.items():
         by_language[language]["split"] = split
-    confusion = language_confusion([r.target_language for r in records], detected)
+    written = [i for i, r in enumerate(records) if r.task != "phon"]  # phones are in no language
+    confusion = language_confusion(
+        [records[i].target_language for i in written], [detected[i] for i in written]
+    )
     metrics["language_confusion"] = confusion.to_dict()
     metrics["seen_languages"] = [k for k, v in splits.items() if v == "seen"]
     metrics["unseen_languages"] = [k for k, v in splits.items() if v == "unseen"]

@@ -100,8 +100,10 @@ def evaluate_files(
     }
     # metrics.json is what scripts read: whole or not at all
     write_atomic(folder / "metrics.json", json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    confusion = plot_language_confusion(evaluation.confusion, folder / "language_confusion.png")
-    plots = {"confusion": confusion.name}
+    plots = {}
+    if evaluation.confusion.total:  # none when every hypothesis is phones (in no language)
+        confusion = plot_language_confusion(evaluation.confusion, folder / "language_confusion.png")
+        plots["confusion"] = confusion.name
     scores = plot_scores_by_language(evaluation.metrics, folder / "scores_by_language.png")
     if scores is not None:
         plots["scores"] = scores.name
@@ -113,13 +115,20 @@ def evaluate_files(
         overall = evaluation.metrics["overall"]
         shown = ", ".join(
             f"{name} {overall[key]:.1f}"
-            for key, name in (("bleu", "BLEU"), ("chrf", "chrF"), ("wer", "WER"), ("cer", "CER"))
+            for key, name in (
+                ("bleu", "BLEU"),
+                ("chrf", "chrF"),
+                ("wer", "WER"),
+                ("cer", "CER"),
+                ("per", "PER"),
+            )
             if overall[key] is not None
         )
         accuracy = overall["language_accuracy"]
+        language = "–" if accuracy is None else f"{accuracy:.1f}%"  # None: phones only
         print(
             f"{overall['utterances']} hypotheses: {shown or 'no references'}; right language "
-            f"{accuracy:.1f}%; wrote {folder / 'metrics.json'}, {folder / 'report.md'} and "
+            f"{language}; wrote {folder / 'metrics.json'}, {folder / 'report.md'} and "
             f"{len(plots)} plot(s)"
         )
     return metrics

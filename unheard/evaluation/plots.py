@@ -24,6 +24,7 @@ PANELS = (
     ("bleu", "BLEU (ST)", True),
     ("chrf", "chrF (ST)", True),
     ("wer", "WER % (ASR, normalised)", False),
+    ("per", "PER % (phones)", False),
     ("language_accuracy", "Output in the right language %", True),
 )
 

@@ -15,6 +15,7 @@ SCORE_COLUMNS = (
     ("wer", "WER"),
     ("cer", "CER"),
     ("asr_exact", "ASR exact"),
+    ("per", "PER"),
     ("wer_raw", "WER raw"),
     ("cer_raw", "CER raw"),
     ("language_accuracy", "right language"),
@@ -67,13 +68,16 @@ def render_report(
         "# unheard evaluation",
         "",
         f"Hypotheses: {', '.join(f'`{p}`' for p in inputs)}: {overall['utterances']} utterances "
-        f"({overall['asr']} ASR, {overall['st']} ST) in {len(m['by_language'])} spoken languages.",
+        f"({overall['asr']} ASR, {overall['st']} ST, {overall['phon']} phones) in "
+        f"{len(m['by_language'])} spoken languages.",
         f"Seen languages: {', '.join(m['seen_languages']) or '–'}. "
         f"Unseen (zero-resource) languages: {', '.join(m['unseen_languages']) or '–'}.",
         "",
         "BLEU and chrF score the ST hypotheses, WER and CER the ASR ones, all in %. WER and CER "
-        "are after Whisper-style normalisation, *raw* on the text as written. *Right language*: "
-        "the share of hypotheses a language identifier finds in the language they should be in.",
+        "are after Whisper-style normalisation, *raw* on the text as written. PER (phone error "
+        "rate) scores the phone answers: phon hypotheses, and the first pass of ASR decoded "
+        "through phones, against the G2P of the transcript. *Right language*: the share of "
+        "hypotheses (phones aside) a language identifier finds in the language they should be in.",
         "",
         "## Summary",
         "",
@@ -190,6 +194,8 @@ def _how_measured(m: dict[str, Any]) -> list[str]:
         "- WER/CER: jiwer, corpus level (all edits over all reference words or characters). "
         "Normalisation: Whisper's English normaliser for English, its basic normaliser "
         "otherwise; languages written without spaces are scored per character for WER.",
+        "- PER: jiwer over phone tokens (word boundaries `|` dropped), corpus level; references "
+        "are gruut's G2P of the transcript (`unheard.data.phonemes`), not espeak-ng's.",
         "- Language identification: langid.py's naive Bayes model (py3langid), offline.",
     ]
     return lines

@@ -1,8 +1,9 @@
 """The scores of one group of hypotheses (a language, the seen or unseen ones, all of them).
 
 A group may mix tasks: BLEU and chrF come from its ST hypotheses, WER and CER from its ASR ones,
-output-language accuracy and degenerate counts from all of them; a metric with nothing to score
-is ``None``. Only hypotheses with a reference are scored. All scores are percentages.
+PER from its phones, output-language accuracy from all but ``phon`` ones (phones are in no
+language), degenerate counts from all of them; a metric with nothing to score is ``None``. Only
+hypotheses with a reference are scored. All scores are percentages.
 
 - BLEU: sacreBLEU corpus BLEU with the tokenizer of the target language. A group whose target
   languages need different tokenizers (say Chinese and English) has no pooled BLEU: one
@@ -12,6 +13,11 @@ is ``None``. Only hypotheses with a reference are scored. All scores are percent
   A reference that is empty (after normalisation, for the normalised scores) is left out.
 - ST exact, ASR exact: the share of hypotheses equal to their reference after the same
   normalisation (for short answers — numbers, dates — the strictest measure of content).
+- PER: phone error rate over the whole group (`unheard.evaluation.metrics.phone_error_rate`,
+  word boundaries ignored) of every phone answer: a ``phon`` hypothesis against its reference
+  (the transcript's G2P), and the first pass of ASR decoded through phones (its ``phonemes``)
+  against the G2P of its reference transcript (`unheard.data.phonemes.phonemize`). A reference
+  in a language without a G2P, or without a phone, is left out.
 """
 
 from __future__ import annotations
@@ -19,15 +25,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from unheard.data.phonemes import G2P_LANGUAGES, phone_tokens, phonemize
 from unheard.data.prompts import Prompts
 from unheard.decoding.hypotheses import Hypothesis
 from unheard.evaluation.bootstrap import paired_bootstrap_sacrebleu, paired_bootstrap_wer
 from unheard.evaluation.confusion import language_confusion
 from unheard.evaluation.degenerate import count_degenerate
-from unheard.evaluation.metrics import bleu, bleu_tokenizer, cer, chrf, exact_match, wer
+from unheard.evaluation.languages import base_language
+from unheard.evaluation.metrics import (
+    bleu,
+    bleu_tokenizer,
+    cer,
+    chrf,
+    exact_match,
+    phone_error_rate,
+    wer,
+)
 from unheard.evaluation.normalizers import normalize
 
-METRICS = ("bleu", "chrf", "st_exact", "wer", "cer", "asr_exact", "language_accuracy")
+METRICS = ("bleu", "chrf", "st_exact", "wer", "cer", "asr_exact", "per", "language_accuracy")
 
 
 def score_group(
@@ -41,17 +57,19 @@ def score_group(
         prompts: the test prompts, for prompt-echo counting.
 
     Returns:
-        ``bleu``, ``chrf``, ``st_exact``, ``wer``, ``cer``, ``asr_exact``, ``language_accuracy``
-        (None where nothing applies),
+        ``bleu``, ``chrf``, ``st_exact``, ``wer``, ``cer``, ``asr_exact``, ``per``,
+        ``language_accuracy`` (None where nothing applies),
         ``wer_raw``, ``cer_raw``, ``bleu_tokenizer``, counts of utterances by task and of those
         scored, and ``degenerate`` counts.
     """
     st = [r for r in records if r.task == "st" and r.reference is not None]
     asr = [r for r in records if r.task == "asr" and r.reference is not None]
+    phones = phone_pairs(records)
     out: dict[str, Any] = {
         "utterances": len(records),
         "asr": sum(r.task == "asr" for r in records),
         "st": sum(r.task == "st" for r in records),
+        "phon": sum(r.task == "phon" for r in records),
         "bleu": None,
         "chrf": None,
         "bleu_tokenizer": None,
@@ -69,10 +87,14 @@ def score_group(
     for name, group in (("st_exact", st), ("asr_exact", asr)):
         pairs = normalized_pairs(group, for_words=True)
         out[name] = 100 * exact_match(*zip(*pairs, strict=True)) if pairs else None
-    confusion = language_confusion([r.target_language for r in records], detected)
+    out["per"] = 100 * phone_error_rate(*zip(*phones, strict=True)) if phones else None
+    written = [i for i, r in enumerate(records) if r.task != "phon"]  # phones are in no language
+    confusion = language_confusion(
+        [records[i].target_language for i in written], [detected[i] for i in written]
+    )
     accuracy = confusion.accuracy
     out["language_accuracy"] = None if accuracy is None else 100 * accuracy
-    out["scored"] = {"st": len(st), "asr": len(asr)}
+    out["scored"] = {"st": len(st), "asr": len(asr), "per": len(phones)}
     out["degenerate"] = count_degenerate(records, prompts).to_dict()
     return out
 
@@ -95,6 +117,22 @@ def normalized_pairs(records: Sequence[Hypothesis], for_words: bool) -> list[tup
         if ref:
             pairs.append((ref, normalize(r.hypothesis, r.target_language, for_words)))
     return pairs
+
+
+def phone_pairs(records: Sequence[Hypothesis]) -> list[tuple[str, str]]:
+    """``(reference phones, hypothesis phones)`` of every phone answer of a group (see the module
+    docstring): ``phon`` hypotheses, and the ``phonemes`` of ASR decoded through phones."""
+    pairs = []
+    for r in records:
+        if r.reference is None:
+            continue
+        if r.task == "phon":
+            pairs.append((r.reference, r.hypothesis))
+        elif r.task == "asr" and r.phonemes is not None:
+            language = base_language(r.language)  # the G2P's codes are base codes ("es_VE": es)
+            if language in G2P_LANGUAGES:
+                pairs.append((phonemize(r.reference, language), r.phonemes))
+    return [(ref, hyp) for ref, hyp in pairs if phone_tokens(ref)]
 
 
 def compare_group(
