@@ -27,8 +27,9 @@ def add_parser(subparsers: Any) -> None:
         help="score hypothesis files: BLEU, chrF, WER, CER, output language, seen vs unseen",
         description="Score hypothesis files written by unheard decode and write metrics.json "
         "(overall, seen, unseen, by_language), report.md and PNG plots into --out. BLEU/chrF "
-        "(sacreBLEU) score ST, WER/CER (jiwer, raw and Whisper-normalised) score ASR; every "
-        "hypothesis's language is identified offline (language confusion).",
+        "(sacreBLEU) score ST, WER/CER (jiwer, raw and Whisper-normalised) score ASR, PER (phone "
+        "error rate) scores phon hypotheses and the phones of ASR decoded --via-phonemes; every "
+        "hypothesis's language (phones aside) is identified offline (language confusion).",
     )
     p.add_argument("hypotheses", nargs="+", metavar="HYPS.jsonl", help="hypothesis files")
     p.add_argument("--out", required=True, help="output directory")
