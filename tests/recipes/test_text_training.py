@@ -131,7 +131,7 @@ def test_the_phoneme_tasks_train_and_validate_end_to_end(corpus, tmp_path):
             f"data.train=[{','.join(seen)}]",
             f"data.dev=[{corpus}/unheard-synth_*_dev.jsonl.gz]",
             f"data.test=[{corpus}/unheard-synth_*_test.jsonl.gz]",
-            "data.tasks=[asr,st,phon]",
+            "data.tasks=[asr,st,phon,phon+asr]",
             f"data.text=[{corpus}/text/*_train.jsonl]",
             f"data.text_dev=[{corpus}/text/*_dev.jsonl]",
             "data.text_tasks=[translate,p2g]",
@@ -151,4 +151,6 @@ def test_the_phoneme_tasks_train_and_validate_end_to_end(corpus, tmp_path):
     for language in ("en", "es", "ca"):
         assert set(validation[f"phon/{language}"]) == {"per"}
         assert validation[f"phon/{language}"]["per"] >= 0
+        # the one-pass answer "<phones> => <text>": its phones by PER, its text by WER
+        assert set(validation[f"phon+asr/{language}"]) == {"per", "wer"}
         assert set(validation[f"p2g/{language}"]) == {"wer"}

@@ -65,11 +65,11 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
     check_no_unseen_audio(train, config.unseen_languages)
     dev = read_data(config.dev, None, skipped)
     refs = example_refs(train, config.tasks)
-    if "phon" in config.tasks and (
+    if {"phon", "phon+asr"} & set(config.tasks) and (
         lacking := sorted({u.language for u in train} - set(G2P_LANGUAGES))
     ):
         warnings.warn(
-            f"data.tasks has phon, but there is no G2P for {lacking}: their audio gives no "
+            f"data.tasks has a phoneme task, but there is no G2P for {lacking}: their audio gives no "
             f"phoneme examples (G2P: {', '.join(sorted(G2P_LANGUAGES))})",
             stacklevel=2,
         )

@@ -14,6 +14,7 @@ from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.dataset import SpeechDataset, example_refs
 from unheard.data.loading import AudioLimits
 from unheard.data.manifest import Utterance
+from unheard.data.prompts import split_phones_and_text
 from unheard.decoding.decode import DecodeOptions, decode, decode_text
 from unheard.device import device_of
 from unheard.evaluation.metrics import bleu, phone_error_rate, wer
@@ -51,7 +52,7 @@ def validate(
 
     Returns:
         ``{"dev_loss": float, "examples": n, "<task>/<language>": {"bleu"|"wer"|"per": float}}``;
-        ``bleu`` for ``st`` and ``translate``, ``per`` for ``phon``, ``wer`` for the others.
+        ``bleu`` for ``st`` and ``translate``, ``per`` for ``phon``, ``per`` and ``wer`` for ``phon+asr``, ``wer`` for the others.
     """
     subset = dev_subset(dev, per_language)
     dataset = SpeechDataset(subset, example_refs(subset, tasks), limits)
@@ -88,6 +89,13 @@ def validate(
             metrics[f"{task}/{language}"] = {"bleu": bleu(refs, hs)}
         elif task == "phon":
             metrics[f"{task}/{language}"] = {"per": phone_error_rate(refs, hs)}
+        elif task == "phon+asr":  # "<phones> => <text>": the phones by PER, the text by WER
+            ref_parts = [split_phones_and_text(r) for r in refs]
+            hyp_parts = [split_phones_and_text(h) for h in hs]
+            metrics[f"{task}/{language}"] = {
+                "per": phone_error_rate([p for p, _ in ref_parts], [p for p, _ in hyp_parts]),
+                "wer": wer([t for _, t in ref_parts], [t for _, t in hyp_parts]),
+            }
         else:
             metrics[f"{task}/{language}"] = {"wer": wer(refs, hs)}
     return metrics
