@@ -5,9 +5,9 @@ score the LLM on them.
 With the phoneme tasks (`PHONEME_TASKS`) the instructions also teach the two halves of the
 phoneme bridge in text: ``p2g`` (the p2g prompts with a text's phones → the text) and ``phon``
 (the phon prompts with the *text* where the audio goes → its phones: the LLM learns to write
-phones, which the adapter's audio output asks of it at speech time). Phones are computed lazily
-for each drawn record and kept (`unheard.data.phonemes.phonemize` caches the G2P too): a record
-costs its G2P once, ~1-6 ms, the first time it is drawn."""
+phones, which the adapter's audio output asks of it at speech time). Phones are computed lazily,
+when a record is drawn for one of them (`unheard.data.phonemes.phonemize` caches them): a record
+costs its G2P once, ~1-6 ms (Dutch the slowest), not minutes for the whole corpus up front."""
 
 from __future__ import annotations
 
@@ -155,7 +155,6 @@ class TextTaskMix:
         self.task_weights = [weights[task] for task in self.tasks]
         # the prompt paraphrases of each instruction task
         self.pools = {**PROMPT_POOLS, **TEXT_PROMPT_POOLS}
-        self.phones: dict[int, list[int]] = {}  # record index → its phones' tokens, when drawn
         self.drawn: Counter[str] = Counter()
 
     def batch(self, size: int) -> dict[str, torch.Tensor]:
@@ -178,7 +177,8 @@ class TextTaskMix:
                 if task == "asr":
                     answer = plain
                 elif task in PHONEME_TASKS:
-                    phones = self._phones(index)
+                    r = self.records[index]  # phonemize caches: a record's G2P runs once
+                    phones = token_ids(self.tokenizer, phonemize(r.text, r.language))
                     source, answer = (phones, plain) if task == "p2g" else (plain, phones)
                 pairs.append(self.instruct.pair(task, template, source, answer))
                 self.drawn[task] += 1
@@ -186,13 +186,6 @@ class TextTaskMix:
                 pairs.append((src, tgt))
                 self.drawn["prefix"] += 1
         return pad_pairs(pairs, self.tokenizer.pad_token_id)
-
-    def _phones(self, index: int) -> list[int]:
-        """The tokens of a record's phones, computed the first time it is drawn."""
-        if index not in self.phones:
-            r = self.records[index]
-            self.phones[index] = token_ids(self.tokenizer, phonemize(r.text, r.language))
-        return self.phones[index]
 
 
 def record_sampler(
