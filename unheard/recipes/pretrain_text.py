@@ -11,6 +11,11 @@ the audio into English. <text>" → its translation. A run can start from an ear
 its SentencePiece tokenizer are written with ``save_pretrained``, so a SpeechLLM config loads them
 exactly as it would load ``bigscience/mt0-xl``.
 
+The phoneme option (``phonemes``) teaches the frozen LLM the text half of the phoneme bridge: its
+tokenizer also learns the IPA phones of a sample of each language's records (every symbol the G2P
+emits becomes a piece), and the instructions gain ``p2g`` (phones → text) and ``phon`` (text →
+phones), in every language of the text (`unheard.recipes.text_tasks`).
+
 A thin recipe on the training recipe's parts: transformers' ``get_scheduler``, the optimizer
 step and NaN guard of `unheard.recipes.steps`, and the atomic checkpoints, resume and random
 state of `unheard.recipes.state` (``OUT/checkpoints/step-N``: the model's ``save_pretrained``
@@ -31,14 +36,11 @@ from typing import Any
 import torch
 from transformers import (
     AutoTokenizer,
-    MT5Config,
     MT5ForConditionalGeneration,
     PreTrainedTokenizerBase,
     get_scheduler,
 )
 
-from unheard.build import untie_output_embeddings
-from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
 from unheard.data.synth.parallel_text import ParallelText
 from unheard.data.text import read_text_records
 from unheard.files import write_json_atomic
@@ -53,15 +55,15 @@ from unheard.recipes.state import (
     write_training_checkpoint,
 )
 from unheard.recipes.steps import apply_step, skip_bad_step
+from unheard.recipes.text_model import check_round_trip, new_mt5, new_tokenizer, phone_sample
 from unheard.recipes.text_tasks import (
     INSTRUCTION_TASKS,
-    SENTINELS,
-    TRANSLATE,
+    PHONEME_TASKS,
     TextTaskMix,
+    instruction_probes,
     span_corrupt,
     translation_probe,
 )
-from unheard.tiny import train_tokenizer
 
 __all__ = ["TextPretrainOptions", "pretrain_text", "span_corrupt", "translation_probe"]
 
@@ -87,7 +89,8 @@ class TextPretrainOptions:
     # with the text for the audio (transcribe → the text, translate → English) and the text-only
     # translate prompts; the rest of the batch is "translate to English:" translation
     instruct_share: float = 0.0
-    # relative weight of each instruction task (`INSTRUCTION_TASKS`) in that share; None: equal.
+    # relative weight of each instruction task (`INSTRUCTION_TASKS`, and `PHONEME_TASKS` with
+    # `phonemes`) in that share; None: equal.
     # A frozen LLM in stage 1 must *copy* the adapter's output for ASR, and a model pretrained
     # mostly on translation learns copying slowly: weighting "asr" up gives it more of it (the
     # benchmark's 2:1:1 still left its mT5 a weak copier, docs/benchmark.md round 4)
@@ -110,6 +113,12 @@ class TextPretrainOptions:
     # (10.2 vs 0.59 s/step, batch 32), although large bf16 matmuls run 2.3x the fp32 rate
     bf16: bool = False
     eval_per_language: int = 50  # held-out items per language for the translation probe
+    # the phoneme bridge's text half: instruction tasks p2g (phones → text) and phon (text →
+    # phones), and a new tokenizer that also learns the phones
+    phonemes: bool = False
+    # records per language whose phones a new tokenizer learns from (G2P: ~1,000 records/s a
+    # language, Dutch ~180/s)
+    phoneme_sample: int = 2000
     save_every: int = 250  # steps between resumable checkpoints (out/checkpoints/step-N)
     probe_every: int = 500  # steps between quick translation probes (10 items/language; 0: off)
     seed: int = 0
@@ -122,14 +131,20 @@ class TextPretrainOptions:
             )
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("steps, batch_size and lr must be positive")
+        tasks = INSTRUCTION_TASKS + (PHONEME_TASKS if self.phonemes else ())
         if self.instruct_weights is not None:
-            unknown = set(self.instruct_weights) - set(INSTRUCTION_TASKS)
+            unknown = set(self.instruct_weights) - set(tasks)
             weights = list(self.instruct_weights.values())
             if unknown or min(weights, default=-1) < 0 or sum(weights) <= 0:
                 raise ValueError(
-                    f"instruct_weights must give tasks of {INSTRUCTION_TASKS} weights >= 0 with a "
-                    f"positive sum, got {self.instruct_weights}"
+                    f"instruct_weights must give tasks of {tasks} weights >= 0 with a positive "
+                    f"sum, got {self.instruct_weights} (p2g and phon need phonemes=True)"
                 )
+        if self.phonemes and (self.instruct_share <= 0 or self.phoneme_sample < 1):
+            raise ValueError(
+                "phonemes=True trains p2g and phon as instruction examples: give instruct_share "
+                f"> 0 and phoneme_sample >= 1, got {self.instruct_share} and {self.phoneme_sample}"
+            )
         if self.languages is not None and not self.languages:
             raise ValueError("languages must name at least one language (None: all)")
 
@@ -181,7 +196,7 @@ def pretrain_text(
     tasks = TextTaskMix(
         records, run.tokenizer, run.rng, options.denoise_share, options.instruct_share,
         options.instruct_weights, options.noise_density, options.mean_span,
-        options.balance_lengths,
+        options.balance_lengths, options.phonemes,
     )  # fmt: skip
     run.model.train()
     first, started, recent, final_loss = run.step + 1, time.perf_counter(), [], float("nan")
@@ -205,9 +220,12 @@ def pretrain_text(
             _save(run, out / "checkpoints", options)
         if options.probe_every and held_out and step % options.probe_every == 0:
             log(f"step {step} probe: {translation_probe(run.model, run.tokenizer, held_out, 10)}")
-            if options.instruct_share:
-                probe = translation_probe(run.model, run.tokenizer, held_out, 10, task="asr")
-                log(f"step {step} transcribe probe: {probe}")
+            quick = ("asr",) if options.instruct_share else ()
+            quick += PHONEME_TASKS if options.phonemes else ()
+            for name, probe in instruction_probes(
+                run.model, run.tokenizer, held_out, 10, quick
+            ).items():
+                log(f"step {step} probe {name}: {probe}")
             run.model.train()
     return _cleanup(run, out, options, held_out, final_loss, started, log)
 
@@ -238,7 +256,7 @@ def _setup(
                 module.p = options.dropout
         model.config.dropout_rate = options.dropout
     else:
-        tokenizer, model = _new_model(records, out / "model", options)
+        tokenizer, model = _new_model(records, out / "model", options, log)
     if options.languages is not None:
         missing = sorted(set(options.languages) - {r.language for r in records})
         if missing:
@@ -246,6 +264,8 @@ def _setup(
                 f"languages={list(options.languages)} names {missing}, which have no training text"
             )
         records = [r for r in records if r.language in options.languages]
+    if options.phonemes and options.init:  # its tokenizer must read and write phones
+        check_round_trip(tokenizer, phone_sample(records, 100, options.seed), f"of {options.init}")
     params = sum(p.numel() for p in model.parameters())
     start = f"from {options.init}" if options.init else "new"
     languages = ",".join(options.languages) if options.languages else "all languages"
@@ -291,7 +311,9 @@ def _resume(
         ValueError: if it was written with options that change the trained model.
     """
     state = json.loads((directory / STATE_JSON).read_text())["state"]
-    saved, now = _training_options(state["options"]), _training_options(asdict(options))
+    # an option added since the checkpoint was written had its default then
+    saved = _training_options({**asdict(TextPretrainOptions()), **state["options"]})
+    now = _training_options(asdict(options))
     if saved != now:
         raise ValueError(
             f"{directory} was written with other options; delete {directory.parent} to start "
@@ -331,41 +353,34 @@ def _cleanup(
             model, tokenizer, held_out, options.eval_per_language
         )
         log(f"held-out translation exact match: {metrics['translation_exact_match']}")
-        if options.instruct_share:
-            for task in INSTRUCTION_TASKS:
-                metrics[f"{task}_prompt_exact_match"] = scores = translation_probe(
-                    model, tokenizer, held_out, options.eval_per_language, task=task
-                )
-                log(f"held-out {task} prompt (text for audio) exact match: {scores}")
+        tasks = INSTRUCTION_TASKS if options.instruct_share else ()
+        tasks += PHONEME_TASKS if options.phonemes else ()
+        probes = instruction_probes(model, tokenizer, held_out, options.eval_per_language, tasks)
+        for name, scores in probes.items():  # the text where the audio goes
+            log(f"held-out {name.replace('_', ' ')}: {scores}")
+        metrics.update(probes)
     write_json_atomic(out / "metrics.json", metrics, indent=2)
     return metrics
 
 
 def _new_model(
-    records: Sequence[ParallelText], directory: Path, options: TextPretrainOptions
+    records: Sequence[ParallelText],
+    directory: Path,
+    options: TextPretrainOptions,
+    log: Callable[[str], None],
 ) -> tuple[PreTrainedTokenizerBase, MT5ForConditionalGeneration]:
-    """A SentencePiece tokenizer trained on the text (and the prompts) and a fresh mT5."""
-    texts = [r.text for r in records] + [r.translation for r in records]
-    pools = [*PROMPT_POOLS.values(), *TEXT_PROMPT_POOLS.values()]
-    prompts = [p.format(target="English") for pool in pools for p in pool]
-    tokenizer = train_tokenizer(
-        [*texts, TRANSLATE, *prompts], directory, options.vocab_size, extra_ids=SENTINELS
+    """A SentencePiece tokenizer trained on the text, the prompts and (``phonemes``) a sample of
+    each language's phones, and a fresh mT5 (`unheard.recipes.text_model`)."""
+    phones: list[str] = []
+    if options.phonemes:
+        started = time.perf_counter()
+        phones = phone_sample(records, options.phoneme_sample, options.seed)
+        seconds = time.perf_counter() - started
+        log(f"tokenizer text: {len(phones)} phone strings (G2P {seconds:.0f} s)")
+    tokenizer = new_tokenizer(records, directory, options.vocab_size, phones)
+    model = new_mt5(
+        tokenizer, options.d_model, options.d_ff, options.layers, options.heads, options.dropout
     )
-    config = MT5Config(
-        vocab_size=len(tokenizer), d_model=options.d_model, d_ff=options.d_ff, d_kv=64,
-        num_heads=options.heads, num_layers=options.layers, num_decoder_layers=options.layers,
-        feed_forward_proj="gated-gelu", decoder_start_token_id=tokenizer.pad_token_id,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-        dropout_rate=options.dropout,
-    )  # fmt: skip
-    model = MT5ForConditionalGeneration(config)
-    # transformers 5 ties every MT5Config's lm_head to the input embedding (no output rescaling),
-    # so initialising the head small for a first loss near log(vocab) also shrank the token
-    # embeddings from T5's std 1.0 to ~0.06: the first attention layer drowned the token identities
-    # in the residual stream, and a model trained so for 4,400 steps still wrote "three hundred
-    # and fifty-three" for "ciento cincuenta y tres" and fit 6-28% of its *training* items. An own
-    # head, as real mT5/mT0 checkpoints have, keeps std-1 embeddings and a small head.
-    torch.nn.init.normal_(untie_output_embeddings(model), std=options.d_model**-0.5)
     return tokenizer, model
 
 

@@ -1,0 +1,155 @@
+"""The mini mT5 of `unheard.recipes.pretrain_text` and its SentencePiece tokenizer, built new.
+
+The tokenizer learns its pieces from the training text, its English translations and every
+prompt; with the phoneme tasks also from the IPA phones (`unheard.data.phonemes`) of a sample of
+each language's records. Without them, trained on spelling alone, a vocabulary of 500 read the
+corpus's phones back exactly for 0-3.5% of the dev items per language (ɔ, ə, ʃ, ɣ, … were
+``<unk>``), two pieces a phone: a frozen LLM on it can neither read nor write phones. A sample
+can miss a rare symbol (30 Portuguese records had no õ), so each language's whole phone inventory
+(`phone_inventory`) joins the tokenizer's text too: every symbol the G2P can emit is a piece.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from transformers import MT5Config, MT5ForConditionalGeneration, PreTrainedTokenizerBase
+
+from unheard.build import untie_output_embeddings
+from unheard.data.extras import require
+from unheard.data.phonemes import STRESS_MARKS, check_language, g2p_files, phonemize
+from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
+from unheard.data.synth.parallel_text import ParallelText
+from unheard.recipes.text_tasks import SENTINELS, TRANSLATE
+from unheard.tiny import train_tokenizer
+
+
+@functools.cache
+def phone_inventory(language: str) -> tuple[str, ...]:
+    """Every phone the G2P of a language can emit (`unheard.data.phonemes.g2p_files`): those of
+    its lexicon and the labels of its CRF model, stress marks removed as `phonemize` does.
+
+    Raises:
+        ValueError: for a language without a G2P.
+        MissingExtraError: when gruut or the language's package is not installed.
+    """
+    lexicon_path, crf_path = g2p_files(language)
+    lexicon = sqlite3.connect(f"file:{lexicon_path}?mode=ro", uri=True)
+    try:
+        strings = [row[0] for row in lexicon.execute("SELECT DISTINCT phonemes FROM word_phonemes")]
+    finally:
+        lexicon.close()
+    crfsuite = require("pycrfsuite", "phonemes", "reading the G2P's phone inventory")
+    g2p = require("gruut.g2p", "phonemes", "reading the G2P's phone inventory")
+    tagger = crfsuite.Tagger()
+    tagger.open(str(crf_path))
+    # a CRF label is one grapheme's phones, base64-coded, joined by "|"; "_" is no phone
+    labels = [g2p.GraphemesToPhonemes.decode_string(label) for label in tagger.labels()]
+    strings += [label.replace(g2p.PHONEME_JOIN, " ") for label in labels]
+    phones = {p.strip(STRESS_MARKS) for s in strings for p in s.split()} - {g2p.EPS_PHONEME, ""}
+    return tuple(sorted(phones))
+
+
+def phone_sample(records: Sequence[ParallelText], per_language: int, seed: int = 0) -> list[str]:
+    """The phones of up to ``per_language`` records of each language, drawn at random (a
+    corpus's first records are its shortest items, not a sample of its text).
+
+    Args:
+        records: the training text (never dev or test records: their phones would be read).
+        per_language: records phonemized per language.
+        seed: seed of the draw.
+
+    Returns:
+        `phonemize` outputs, language by language (sorted by code), each language's
+        `phone_inventory` first (one line).
+
+    Raises:
+        ValueError: for a language without a G2P (`unheard.data.phonemes.G2P_LANGUAGES`).
+    """
+    by_language: dict[str, list[ParallelText]] = defaultdict(list)
+    for r in records:
+        by_language[r.language].append(r)
+    for language in by_language:
+        check_language(language)  # before minutes of G2P on the others
+    rng, phones = random.Random(seed), []
+    for language, items in sorted(by_language.items()):
+        drawn = rng.sample(items, min(per_language, len(items)))
+        phones += [" ".join(phone_inventory(language))]
+        phones += [phonemize(r.text, language) for r in drawn]
+    return phones
+
+
+def check_round_trip(tokenizer: PreTrainedTokenizerBase, phones: Sequence[str], what: str) -> None:
+    """Refuse a tokenizer that does not read phones back exactly (``<unk>`` or a changed symbol).
+
+    Raises:
+        ValueError: naming how many strings failed and one of them, as the tokenizer read it.
+    """
+    failed = [
+        (p, back)
+        for p in phones
+        if (back := tokenizer.decode(tokenizer(p).input_ids, skip_special_tokens=True)) != p
+    ]
+    if failed:
+        phone, back = failed[0]
+        raise ValueError(
+            f"the tokenizer {what} cannot write phones: {len(failed)} of {len(phones)} phone "
+            f"strings do not round-trip (e.g. {phone!r} reads back as {back!r}); train a new "
+            "one with the phoneme tasks on (no --init), which adds phones to its text"
+        )
+
+
+def new_tokenizer(
+    records: Sequence[ParallelText],
+    directory: Path,
+    vocab_size: int,
+    phones: Sequence[str] = (),
+) -> PreTrainedTokenizerBase:
+    """A SentencePiece tokenizer (T5's special ids, `SENTINELS` sentinels) trained on the text,
+    its translations, every prompt and ``phones``.
+
+    Raises:
+        ValueError: if ``phones`` do not all round-trip through it (`check_round_trip`).
+    """
+    texts = [r.text for r in records] + [r.translation for r in records]
+    pools = [*PROMPT_POOLS.values(), *TEXT_PROMPT_POOLS.values()]
+    prompts = [p.format(target="English") for pool in pools for p in pool]
+    tokenizer = train_tokenizer(
+        [*texts, *phones, TRANSLATE, *prompts], directory, vocab_size, extra_ids=SENTINELS
+    )
+    # character_coverage=1.0 keeps every character of the text, hence every IPA symbol
+    check_round_trip(tokenizer, phones, "trained on them")
+    return tokenizer
+
+
+def new_mt5(
+    tokenizer: PreTrainedTokenizerBase,
+    d_model: int,
+    d_ff: int,
+    layers: int,
+    heads: int,
+    dropout: float,
+) -> MT5ForConditionalGeneration:
+    """A fresh mT5 (random weights) of the given size over ``tokenizer``'s vocabulary, with its
+    own output head."""
+    config = MT5Config(
+        vocab_size=len(tokenizer), d_model=d_model, d_ff=d_ff, d_kv=64, num_heads=heads,
+        num_layers=layers, num_decoder_layers=layers, feed_forward_proj="gated-gelu",
+        decoder_start_token_id=tokenizer.pad_token_id, pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id, dropout_rate=dropout,
+    )  # fmt: skip
+    model = MT5ForConditionalGeneration(config)
+    # transformers 5 ties every MT5Config's lm_head to the input embedding (no output rescaling),
+    # so initialising the head small for a first loss near log(vocab) also shrank the token
+    # embeddings from T5's std 1.0 to ~0.06: the first attention layer drowned the token identities
+    # in the residual stream, and a model trained so for 4,400 steps still wrote "three hundred
+    # and fifty-three" for "ciento cincuenta y tres" and fit 6-28% of its *training* items. An own
+    # head, as real mT5/mT0 checkpoints have, keeps std-1 embeddings and a small head.
+    torch.nn.init.normal_(untie_output_embeddings(model), std=d_model**-0.5)
+    return model
