@@ -281,7 +281,9 @@ def test_instruction_tuning_from_a_saved_model_teaches_it_to_follow_the_speech_p
     copied_before = translation_probe(base_model, tokenizer, held, 40, task="asr")["es"]
     print("transcribe-prompt exact match before", copied_before, "after", after)
     assert copied_before <= 0.1
-    assert before["final_loss"] < 1.2  # 1.00 measured over 60 steps, from ln(vocab) ≈ 5.3
+    # 1.31 measured over 60 steps (1.00 before the phoneme tasks' prompts joined the pools the
+    # tokenizer is trained on), from ln(vocab) ≈ 5.3
+    assert before["final_loss"] < 1.5
     assert after["asr_prompt_exact_match"]["es"] >= 0.5
     assert after["st_prompt_exact_match"]["es"] >= 0.5
     assert after["translate_prompt_exact_match"]["es"] >= 0.5

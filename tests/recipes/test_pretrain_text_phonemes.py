@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter
 
 import pytest
 from num2words import num2words
@@ -83,8 +82,13 @@ def test_batches_hold_p2g_and_phon_examples_in_the_asked_proportion(corpus, tmp_
     drawn = mix.drawn
     assert sum(drawn.values()) == 3200
     # 0.2 denoise, 0.6 instructions (asr twice the others' weight: 2/6, 1/6 each), 0.2 prefix
-    assert drawn == Counter({"prefix": 650, "asr": 646, "denoise": 618, "phon": 345, "p2g": 335,
-                             "translate": 309, "st": 297})  # fmt: skip
+    # (shares, not pinned counts: the draws of span corruption follow the tokenizer's pieces,
+    # which change with every prompt added to the pools it is trained on)
+    expected = {"prefix": 0.2, "denoise": 0.2, "asr": 0.2, "st": 0.1, "translate": 0.1,
+                "p2g": 0.1, "phon": 0.1}  # fmt: skip
+    assert set(drawn) == set(expected)
+    for task, share in expected.items():
+        assert drawn[task] / 3200 == pytest.approx(share, abs=0.015), (task, drawn)
     instructions = 3200 - drawn["denoise"] - drawn["prefix"]
     for task in ("p2g", "phon"):
         assert drawn[task] / instructions == pytest.approx(1 / 6, abs=0.02)
