@@ -154,3 +154,30 @@ def _lexicon_path(language: str) -> Path:
             "pip install 'unheard[phonemes]'"
         )
     return Path(directory) / "lexicon.db"
+
+
+@functools.cache
+def phone_inventory(language: str) -> tuple[str, ...]:
+    """Every phone the G2P of a language can emit (`unheard.data.phonemes.g2p_files`): those of
+    its lexicon and the labels of its CRF model (read from gruut's files:
+    its lexicon table and the CRF's base64-coded labels), stress marks removed as `phonemize` does.
+
+    Raises:
+        ValueError: for a language without a G2P.
+        MissingExtraError: when gruut or the language's package is not installed.
+    """
+    lexicon_path, crf_path = g2p_files(language)
+    lexicon = sqlite3.connect(f"file:{lexicon_path}?mode=ro", uri=True)
+    try:
+        strings = [row[0] for row in lexicon.execute("SELECT DISTINCT phonemes FROM word_phonemes")]
+    finally:
+        lexicon.close()
+    crfsuite = require("pycrfsuite", "phonemes", "reading the G2P's phone inventory")
+    g2p = require("gruut.g2p", "phonemes", "reading the G2P's phone inventory")
+    tagger = crfsuite.Tagger()
+    tagger.open(str(crf_path))
+    # a CRF label is one grapheme's phones, base64-coded, joined by "|"; "_" is no phone
+    labels = [g2p.GraphemesToPhonemes.decode_string(label) for label in tagger.labels()]
+    strings += [label.replace(g2p.PHONEME_JOIN, " ") for label in labels]
+    phones = {p.strip(STRESS_MARKS) for s in strings for p in s.split()} - {g2p.EPS_PHONEME, ""}
+    return tuple(sorted(phones))

@@ -11,9 +11,7 @@ can miss a rare symbol (30 Portuguese records had no õ), so each language's who
 
 from __future__ import annotations
 
-import functools
 import random
-import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,38 +20,11 @@ import torch
 from transformers import MT5Config, MT5ForConditionalGeneration, PreTrainedTokenizerBase
 
 from unheard.build import untie_output_embeddings
-from unheard.data.extras import require
-from unheard.data.phonemes import STRESS_MARKS, check_language, g2p_files, phonemize
+from unheard.data.phonemes import check_language, phone_inventory, phonemize
 from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
 from unheard.data.synth.parallel_text import ParallelText
 from unheard.recipes.text_tasks import SENTINELS, TRANSLATE
 from unheard.tiny import train_tokenizer
-
-
-@functools.cache
-def phone_inventory(language: str) -> tuple[str, ...]:
-    """Every phone the G2P of a language can emit (`unheard.data.phonemes.g2p_files`): those of
-    its lexicon and the labels of its CRF model, stress marks removed as `phonemize` does.
-
-    Raises:
-        ValueError: for a language without a G2P.
-        MissingExtraError: when gruut or the language's package is not installed.
-    """
-    lexicon_path, crf_path = g2p_files(language)
-    lexicon = sqlite3.connect(f"file:{lexicon_path}?mode=ro", uri=True)
-    try:
-        strings = [row[0] for row in lexicon.execute("SELECT DISTINCT phonemes FROM word_phonemes")]
-    finally:
-        lexicon.close()
-    crfsuite = require("pycrfsuite", "phonemes", "reading the G2P's phone inventory")
-    g2p = require("gruut.g2p", "phonemes", "reading the G2P's phone inventory")
-    tagger = crfsuite.Tagger()
-    tagger.open(str(crf_path))
-    # a CRF label is one grapheme's phones, base64-coded, joined by "|"; "_" is no phone
-    labels = [g2p.GraphemesToPhonemes.decode_string(label) for label in tagger.labels()]
-    strings += [label.replace(g2p.PHONEME_JOIN, " ") for label in labels]
-    phones = {p.strip(STRESS_MARKS) for s in strings for p in s.split()} - {g2p.EPS_PHONEME, ""}
-    return tuple(sorted(phones))
 
 
 def phone_sample(records: Sequence[ParallelText], per_language: int, seed: int = 0) -> list[str]:
