@@ -88,6 +88,35 @@ def test_a_new_mt5_has_std_1_token_embeddings_and_its_own_head_after_save_and_lo
         .decoder_hidden_states[-1], head))  # fmt: skip
 
 
+def test_a_tied_head_is_the_embedding_rescaled_as_t5s_and_stays_tied_after_save_and_load(
+    tmp_path,
+):
+    """``tie_head``: the head is the std-1 token embedding, and the decoder's final RMSNorm gain
+    d_model^-0.5 plays T5's output rescaling, so the first logits have std ~1 (a first loss near
+    ln(vocab), not tens of nats); a saved model loads tied as a plain MT5ForConditionalGeneration
+    and its logits are its last decoder state times the embedding."""
+    import torch
+    from transformers import MT5ForConditionalGeneration
+
+    path = _number_text(tmp_path / "train.jsonl", ("es",), 50)
+    options = TextPretrainOptions(
+        steps=1, batch_size=4, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=1,
+        tie_head=True,
+    )  # fmt: skip
+    metrics = pretrain_text([str(path)], [], tmp_path / "out", options, log=print)
+    assert metrics["final_loss"] < 2 * math.log(200)  # an untied-size first loss, not runaway
+    model = MT5ForConditionalGeneration.from_pretrained(str(tmp_path / "out/model"))
+    embed, head = model.get_input_embeddings().weight, model.lm_head.weight
+    assert embed.data_ptr() == head.data_ptr()
+    assert 0.9 < embed.std().item() < 1.1
+    gain = model.decoder.final_layer_norm.weight
+    assert gain.mean().item() == pytest.approx(64**-0.5, rel=0.05)  # one small step later
+    ids, labels = torch.tensor([[5, 6, 7, 1]]), torch.tensor([[8, 1]])
+    out = model(input_ids=ids, labels=labels, output_hidden_states=True)
+    assert torch.allclose(out.logits, out.decoder_hidden_states[-1] @ embed.T, atol=1e-5)
+    assert 0.3 < out.logits.std().item() < 3
+
+
 def test_languages_limit_what_the_model_reads_not_the_tokenizer_and_survive_a_resume(tmp_path):
     """An LLM that barely knows a language (issue 9): the model trains on es text only, the
     tokenizer still covers French, and a run cut after its checkpoint resumes with the option."""

@@ -42,6 +42,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     text.add_argument("--lr", type=float, default=1e-3)
     text.add_argument("--d-model", type=int, default=256)
     text.add_argument("--layers", type=int, default=4)
+    text.add_argument(
+        "--tie-head", action="store_true",
+        help="the output head is the token embedding (T5's output rescaling), not its own matrix",
+    )  # fmt: skip
     text.add_argument("--vocab-size", type=int, default=2000)
     text.add_argument(
         "--denoise-share", type=float, default=0.4, help="share of denoising examples"
@@ -126,7 +130,8 @@ def text_pretrain_options(args: argparse.Namespace) -> TextPretrainOptions:
 
     return TextPretrainOptions(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, d_model=args.d_model,
-        d_ff=4 * args.d_model, layers=args.layers, vocab_size=args.vocab_size, seed=args.seed,
+        d_ff=4 * args.d_model, layers=args.layers, tie_head=args.tie_head,
+        vocab_size=args.vocab_size, seed=args.seed,
         denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,
         warmup_steps=args.warmup_steps, save_every=args.save_every, probe_every=args.probe_every,
         languages=args.languages, instruct_weights=args.instruct_weights,

@@ -80,6 +80,9 @@ class TextPretrainOptions:
     d_ff: int = 1024
     layers: int = 4  # encoder and decoder each
     heads: int = 4
+    # the output head is the token embedding, rescaled as T5's (`text_model.new_mt5`): copying is
+    # the identity from the start (issue 21: this mT5 learnt copying slowly with its own head)
+    tie_head: bool = False
     steps: int = 3000
     batch_size: int = 64
     lr: float = 1e-3  # AdamW peak, linear warmup then cosine decay (transformers' "cosine")
@@ -379,8 +382,9 @@ def _new_model(
         log(f"tokenizer text: {len(phones)} phone strings (G2P {seconds:.0f} s)")
     tokenizer = new_tokenizer(records, directory, options.vocab_size, phones)
     model = new_mt5(
-        tokenizer, options.d_model, options.d_ff, options.layers, options.heads, options.dropout
-    )
+        tokenizer, options.d_model, options.d_ff, options.layers, options.heads, options.dropout,
+        options.tie_head,
+    )  # fmt: skip
     return tokenizer, model
 
 

@@ -106,9 +106,17 @@ def new_mt5(
     layers: int,
     heads: int,
     dropout: float,
+    tie_head: bool = False,
 ) -> MT5ForConditionalGeneration:
-    """A fresh mT5 (random weights) of the given size over ``tokenizer``'s vocabulary, with its
-    own output head."""
+    """A fresh mT5 (random weights) of the given size over ``tokenizer``'s vocabulary.
+
+    Args:
+        tie_head: the output head is the token embedding (transposed) instead of its own matrix,
+            with T5's d_model^-0.5 output rescaling as the decoder's final RMSNorm gain (the
+            architecture has no other place for it, and a saved model must load as a plain
+            ``MT5ForConditionalGeneration``). Copying a token is then the identity from the
+            start; an own head must learn an output row for every piece first.
+    """
     config = MT5Config(
         vocab_size=len(tokenizer), d_model=d_model, d_ff=d_ff, d_kv=64, num_heads=heads,
         num_layers=layers, num_decoder_layers=layers, feed_forward_proj="gated-gelu",
@@ -122,5 +130,12 @@ def new_mt5(
     # in the residual stream, and a model trained so for 4,400 steps still wrote "three hundred
     # and fifty-three" for "ciento cincuenta y tres" and fit 6-28% of its *training* items. An own
     # head, as real mT5/mT0 checkpoints have, keeps std-1 embeddings and a small head.
+    if tie_head:
+        assert model.lm_head.weight is model.shared.weight  # tied by the config
+        with torch.no_grad():
+            torch.nn.init.normal_(model.shared.weight, std=1.0)  # T5's token embeddings
+            # (batch, len, d_model) RMS-normalised states x gain d_model^-0.5: logits of std ~1
+            model.decoder.final_layer_norm.weight.fill_(d_model**-0.5)
+        return model
     torch.nn.init.normal_(untie_output_embeddings(model), std=d_model**-0.5)
     return model
