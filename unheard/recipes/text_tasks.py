@@ -22,7 +22,7 @@ from unheard.data.collate import token_ids
 from unheard.data.phonemes import phonemize
 from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS, Prompts
 from unheard.data.synth.parallel_text import ParallelText
-from unheard.evaluation.metrics import phone_error_rate
+from unheard.evaluation.metrics import exact_match, phone_error_rate
 
 TRANSLATE = "translate to English: "
 SENTINELS = 32  # <extra_id_0..31>
@@ -223,7 +223,9 @@ def translation_probe(
         ValueError: for an unknown task, or a phoneme task on a language without a G2P.
     """
     answers = probe_answers(model, tokenizer, records, per_language, batch_size, task)
-    return {language: exact_match(hyps, refs) for language, (hyps, refs) in answers.items()}
+    return {
+        language: round(exact_match(refs, hyps), 3) for language, (hyps, refs) in answers.items()
+    }
 
 
 def phone_probe(
@@ -244,7 +246,10 @@ def phone_probe(
     """
     answers = probe_answers(model, tokenizer, records, per_language, batch_size, "phon")
     return {
-        language: {"exact": exact_match(hyps, refs), "per": round(phone_error_rate(refs, hyps), 4)}
+        language: {
+            "exact": round(exact_match(refs, hyps), 3),
+            "per": round(phone_error_rate(refs, hyps), 4),
+        }
         for language, (hyps, refs) in answers.items()
     }
 
@@ -334,12 +339,6 @@ def probe_answers(
                 refs += [r.text if task in ("asr", "p2g") else r.translation for r in chunk]
         answers[language] = hyps, [r.strip() for r in refs]
     return answers
-
-
-def exact_match(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """Share of hypotheses equal to their reference, rounded to 3 digits."""
-    right = sum(h == r for h, r in zip(hypotheses, references, strict=True))
-    return round(right / len(references), 3)
 
 
 def pad_pairs(pairs: list[tuple[list[int], list[int]]], pad: int) -> dict[str, torch.Tensor]:
