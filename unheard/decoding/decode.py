@@ -155,31 +155,39 @@ def decode_batch(
     """
     limits = [options.token_limit(len(e.audio) / SAMPLE_RATE) for e in examples]
     batch = collator([replace(e, target=None) for e in examples]).to(device_of(model))
-    eos = tokenizer.eos_token_id
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    # each answer ends at its own limit inside the search: cutting a batch's answers after a
-    # search to the longest limit made beam search's answers depend on the rest of the batch
-    limit = AnswerLengthLimit(limits, eos, options.num_beams)
     with warnings.catch_warnings():
         # n-gram blocking over the answer only, never the prompt, is what we want: not news
         warnings.filterwarnings("ignore", message=".*n-gram constraints only to newly generated")
         try:
-            ids = model.generate(
-                **batch,
-                max_new_tokens=max(limits) + 1,  # room for the EOS forced at the limit
-                pad_token_id=pad,
-                eos_token_id=eos,
-                logits_processor=LogitsProcessorList([limit]),
-                **_search_kwargs(options),
-            )  # (batch, new_tokens) answer ids, padded after EOS
+            return _generate_answers(model, tokenizer, batch, limits, **_search_kwargs(options))
         except torch.OutOfMemoryError as e:
             raise RuntimeError(_out_of_memory(model, batch, options)) from e
-    hypotheses = []
-    for row in ids.tolist():
-        if eos in row:
-            row = row[: row.index(eos)]
-        hypotheses.append(tokenizer.decode(row, skip_special_tokens=True).strip())
-    return hypotheses
+
+
+def _generate_answers(
+    model: SpeechLLM,
+    tokenizer: PreTrainedTokenizerBase,
+    batch: Batch,
+    limits: Sequence[int],
+    **search: Any,
+) -> list[str]:
+    """One ``generate`` call on a batch already on the model's device; each answer's text, cut at
+    EOS and stripped. Each answer ends at its own token limit inside the search: cutting a batch's
+    answers after a search to the longest limit made beam search's answers depend on the rest of
+    the batch."""
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    limit = AnswerLengthLimit(limits, eos, search.get("num_beams", 1))
+    ids = model.generate(
+        **batch,
+        max_new_tokens=max(limits) + 1,  # room for the EOS forced at the limit
+        pad_token_id=pad,
+        eos_token_id=eos,
+        logits_processor=LogitsProcessorList([limit]),
+        **search,
+    )  # (batch, new_tokens) answer ids, padded after EOS
+    rows = [row[: row.index(eos)] if eos in row else row for row in ids.tolist()]
+    return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
 
 
 def decode(
@@ -237,23 +245,12 @@ def decode_text(
     """
     model.eval()
     device = device_of(model)
-    eos = tokenizer.eos_token_id
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
     answers = []
     for start in range(0, len(examples), batch_size):
         chunk = [replace(e, target=None) for e in examples[start : start + batch_size]]
         batch = collator(chunk)
         limits = [16 + 2 * int(n) for n in batch.text_mask.sum(1)]  # on the host, before the copy
-        batch = batch.to(device)
-        ids = model.generate(
-            **batch,
-            max_new_tokens=max(limits) + 1,  # room for the EOS forced at the limit
-            pad_token_id=pad,
-            eos_token_id=eos,
-            logits_processor=LogitsProcessorList([AnswerLengthLimit(limits, eos)]),
-        )
-        rows = [row[: row.index(eos)] if eos in row else row for row in ids.tolist()]
-        answers += [tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
+        answers += _generate_answers(model, tokenizer, batch.to(device), limits)
     return answers
 
 
