@@ -193,3 +193,32 @@ def test_the_command_line_turns_the_phoneme_tasks_on():
     assert options.instruct_weights == WEIGHTS
     default = text_pretrain_options(_parser().parse_args(argv[:7]))
     assert not default.phonemes and default == TextPretrainOptions(instruct_share=0.5, d_ff=1024)
+
+
+def test_no_text_or_phoneme_example_holds_a_dev_item_and_leaking_text_is_refused(corpus, tmp_path):
+    """The split rule of `unheard train` holds for the text pretraining: every example the mix
+    draws — copy, translation, denoising, p2g and phon — is made of training records only, and
+    training text that holds a dev item is refused before a tokenizer reads it."""
+    root, train, dev = corpus
+    tokenizer = new_tokenizer(train, tmp_path / "tok", 300, phone_sample(train, 30))
+    # no denoising: its inputs and answers are pieces of a record, which may spell a shorter
+    # item ("zweitausendfünf" of "zweitausendfünfhundert…") without holding it
+    mix = _mix(train, tokenizer, WEIGHTS, denoise_share=0.0)
+    held_out = {r.text for r in dev} | {r.translation for r in dev}
+    held_out |= {phonemize(r.text, r.language) for r in dev}
+    trained = {r.text for r in train} | {r.translation for r in train}
+    trained |= {phonemize(r.text, r.language) for r in train}
+    answers = set()
+    for _ in range(20):
+        labels = mix.batch(64)["labels"]
+        answers |= {tokenizer.decode(a[a >= 0], skip_special_tokens=True).strip() for a in labels}
+    assert set(mix.drawn) == {"p2g", "phon", "asr", "st", "translate", "prefix"}
+    # every answer is a training record's text, English or phones (and each example's source is
+    # the same record's, test_batches_hold_p2g_and_phon_examples_in_the_asked_proportion)
+    assert len(answers) > 300 and answers <= trained and not answers & held_out
+
+    leaking = tmp_path / "leak.jsonl"
+    write_parallel_text(leaking, [*train, dev[3]])
+    with pytest.raises(ValueError, match=r"training text holds sentences of the dev/test data"):
+        pretrain_text([str(leaking)], [str(root / "dev.jsonl")], tmp_path / "o", _options())
+    assert not (tmp_path / "o" / "model").exists()  # refused before any tokenizer or model

@@ -42,7 +42,7 @@ from transformers import (
 )
 
 from unheard.data.synth.parallel_text import ParallelText
-from unheard.data.text import read_text_records
+from unheard.data.text import check_text_split, read_text_records
 from unheard.files import write_json_atomic
 from unheard.recipes.state import (
     STATE_JSON,
@@ -190,7 +190,8 @@ def pretrain_text(
 
     Raises:
         FileNotFoundError: for a text file or glob that matches nothing.
-        ValueError: for options that do not fit the text or the checkpoint being resumed.
+        ValueError: for options that do not fit the text or the checkpoint being resumed, or
+            training text that holds a dev item or sentence (`check_text_split`).
     """
     options = options or TextPretrainOptions()
     out = Path(out_dir)
@@ -251,6 +252,9 @@ def _setup(
     torch.manual_seed(options.seed)
     records = read_text_records(train)
     held_out = read_text_records(dev) if dev else []
+    # the probe's items, and every phone string made from them, must be unseen: as `unheard
+    # train` refuses text holding a dev/test sentence, before the tokenizer reads any of it
+    check_text_split(records, held_out_text=held_out)
     if options.init:
         tokenizer = AutoTokenizer.from_pretrained(options.init)
         model = MT5ForConditionalGeneration.from_pretrained(options.init)
