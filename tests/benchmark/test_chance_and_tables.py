@@ -121,7 +121,8 @@ def test_systems_are_typed_changes_of_main():
     from unheard.benchmark.systems import SYSTEMS, System, system
 
     assert [s.name for s in SYSTEMS] == [
-        "main", "no-stage1", "no-lora", "st-only", "lora-all", "text-unseen"
+        "main", "no-stage1", "no-lora", "st-only", "lora-all", "text-unseen", "named",
+        "phonemes", "phonemes-1pass", "phonemes-named", "phonemes-text",
     ]  # fmt: skip
     assert system("main").overrides() == [] and system("no-stage1").overrides() == []
     assert not system("no-stage1").stage1
@@ -130,6 +131,25 @@ def test_systems_are_typed_changes_of_main():
     all_linear = ["model.lora.target_modules=[all-linear]"]
     assert system("lora-all").overrides() == all_linear
     assert system("text-unseen").overrides() == all_linear and system("text-unseen").text_stage
+    assert not system("text-unseen").text_tasks  # the text stage config's tasks
+    assert system("named").overrides() == ["data.name_source_language=true"]
+    # the bridge: phones from the seen languages' audio, p2g on every language's text, mixed into
+    # stage 2 (no text stage); unseen ASR decoded through phones
+    bridge = ["data.tasks=[asr,st,phon]", "data.text_tasks=[p2g]"]
+    assert system("phonemes").overrides() == bridge and system("phonemes").reads_text
+    assert (system("phonemes").bridge, system("phonemes").text_stage) == ("two-pass", False)
+    one_pass = system("phonemes-1pass")
+    assert one_pass.bridge == "one-pass" and "data.tasks=[asr,st,phon+asr]" in one_pass.overrides()
+    assert system("phonemes-named").overrides() == [*bridge, "data.name_source_language=true"]
+    combined = system("phonemes-text")
+    assert combined.text_stage and combined.overrides() == [
+        "data.tasks=[asr,st,phon]", *all_linear, "data.text_tasks=[translate,denoise,p2g]"
+    ]  # fmt: skip
+    assert not any(system(n).reads_text for n in ("main", "lora-all", "named"))
+    with pytest.raises(ValueError, match="the two-pass bridge trains the phon task"):
+        System("odd", bridge="two-pass", tasks=("asr", "st"), text_tasks=("p2g",))
+    with pytest.raises(ValueError, match="bridge must be one of"):
+        System("odd", bridge="three-pass")
     with pytest.raises(ValueError, match="unknown system 'no-adapter'"):
         system("no-adapter")
     with pytest.raises(ValueError, match="a text stage trains LoRA"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from unheard.benchmark.options import TASKS
@@ -17,17 +17,23 @@ def hypothesis_files(hyps: Path, languages: Sequence[str]) -> list[Path]:
     return [hyps / f"{task}_{lang}.jsonl" for task in TASKS for lang in languages]
 
 
-def kept_hypotheses(hyps: Path, checkpoint: Path, corpus: Path) -> bool:
-    """Whether ``hyps`` holds a complete decoding by these checkpoint files of this corpus.
+def kept_hypotheses(
+    hyps: Path, checkpoint: Path, corpus: Path, via_phonemes: Mapping[str, str] | None = None
+) -> bool:
+    """Whether ``hyps`` holds a complete decoding by these checkpoint files of this corpus,
+    with ASR through phones in these languages (``via_phonemes``, as `decode_test_sets`).
 
     Hypotheses of anything else (another checkpoint's files — a re-exported demo checkpoint keeps
-    its path —, another corpus) are deleted; the folder is then stamped for this pair.
+    its path —, another corpus, ASR decoded another way) are deleted; the folder is then stamped
+    for this decoding.
     """
     from unheard.checkpoint import checkpoint_digest
     from unheard.data.synth.corpus import read_synth_options
 
     stamp = {"checkpoint": str(checkpoint), "files": checkpoint_digest(checkpoint),
              "corpus": read_synth_options(corpus)}  # fmt: skip
+    if via_phonemes:  # absent otherwise: the folders of earlier rounds stay valid
+        stamp["via_phonemes"] = dict(sorted(via_phonemes.items()))
     stamp_file = hyps / "stamp.json"
     if stamp_file.exists() and json.loads(stamp_file.read_text()) != stamp:
         shutil.rmtree(hyps)
@@ -42,6 +48,7 @@ def decode_test_sets(
     files: Sequence[Path],
     encoder_cache: Path | None = None,
     progress: bool = True,
+    via_phonemes: Mapping[str, str] | None = None,
 ) -> None:
     """Decode ``corpus``'s test manifest of each file's task and language into it, then mark the
     folder complete (``done.json``; `kept_hypotheses`).
@@ -53,6 +60,8 @@ def decode_test_sets(
         encoder_cache: the encoder-output cache directory the training runs share, if any; it
             is read in the dtype they wrote it in (their ``run.encoder_cache_dtype``).
         progress: progress bars.
+        via_phonemes: the languages whose ASR goes through phones, and how (``two-pass`` or
+            ``one-pass``, `unheard.decoding.phoneme_bridge`); the others' directly.
     """
     from unheard.checkpoint import load_decoder
     from unheard.decoding.decode_manifest import decode_manifest
@@ -64,5 +73,9 @@ def decode_test_sets(
     for path in files:
         task, lang = path.stem.split("_")
         manifest = corpus / f"unheard-synth_{lang}_test.jsonl.gz"
-        decode_manifest(model, collator, tokenizer, manifest, task, path, progress=progress)
+        bridge = (via_phonemes or {}).get(lang) if task == "asr" else None
+        decode_manifest(
+            model, collator, tokenizer, manifest, task, path, progress=progress,
+            via_phonemes=bridge,
+        )  # fmt: skip
     write_atomic(files[0].parent / "done.json", json.dumps({"checkpoint": str(checkpoint)}))

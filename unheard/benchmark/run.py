@@ -139,8 +139,9 @@ class Benchmark:
         if steps[0]:
             self.train_stage("stage1", stage1, steps[0], [], seed=seed)
         extra = chosen.overrides()
-        if chosen.text_stage:
+        if chosen.reads_text:
             extra += self.text_overrides()
+        if chosen.text_stage:
             if o.text_stage_steps:
                 init = self.train_text_stage(chosen, init, seed)
         stage2 = self.run_dir(name, seed) / "stage2"
@@ -239,23 +240,25 @@ class Benchmark:
         self._timed(self._label(out), lambda: _run(command))
         return final
 
-    def decode_system(self, system: str, checkpoint: Path, seed: int | None = None) -> list[Path]:
-        """Decode every test set in both tasks into the seed's folder (`hypotheses`: kept while
-        the checkpoint and the corpus stay the same); returns the hypothesis files."""
+    def decode_system(self, name: str, checkpoint: Path, seed: int | None = None) -> list[Path]:
+        """Decode every test set in both tasks into the seed's folder, a bridge system's unseen
+        ASR through phones (`hypotheses`: kept while all stays the same); returns the files."""
         from unheard.benchmark.hypotheses import (
             decode_test_sets,
             hypothesis_files,
             kept_hypotheses,
         )
 
-        hyps = self.run_dir(system, seed) / "hyps"
+        hyps = self.run_dir(name, seed) / "hyps"
         files = hypothesis_files(hyps, self.languages)
-        if not kept_hypotheses(hyps, checkpoint, self.corpus):
+        bridge = system(name).bridge
+        via = {lang: bridge for lang in self.unseen} if bridge else {}
+        if not kept_hypotheses(hyps, checkpoint, self.corpus, via):
             cache = self.out / "encoder-cache" if self.options.encoder_cache else None
             self._timed(
                 f"{self._label(hyps.parent)}/decode",
                 lambda: decode_test_sets(
-                    checkpoint, self.corpus, files, cache, self.options.progress
+                    checkpoint, self.corpus, files, cache, self.options.progress, via
                 ),
             )
         return files

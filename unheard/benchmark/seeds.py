@@ -30,7 +30,8 @@ from unheard.evaluation.metrics import bleu_tokenizer
 from unheard.evaluation.normalizers import normalize
 
 # the metrics summarised over seeds, as the benchmark's tables and results.json name them
-METRICS = ("bleu", "chrf", "st_exact", "wer", "cer", "asr_exact", "language_accuracy")
+# per: the phone error rate of the phones ASR went through (bridge systems), or absent
+METRICS = ("bleu", "chrf", "st_exact", "wer", "cer", "asr_exact", "language_accuracy", "per")
 GROUPS = ("seen", "unseen")
 # compared over seeds, per task: (name, resampled metric, text normalised for words?, or None: raw)
 # Output-language accuracy is not: it needs the language identifier's verdict per hypothesis
@@ -271,9 +272,10 @@ def summarize_systems(
 def headline(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The scores ``results.json`` lists of a system: its seen and unseen groups (pooled) and
     each language, for one run's ``metrics.json`` or a `summarize_seeds` summary alike."""
-    keep = ("bleu", "chrf", "st_exact", "wer", "cer", "asr_exact", "language_accuracy")
     return {
-        group: {k: metrics[group].get(k) for k in keep}
+        group: {k: metrics[group].get(k) for k in METRICS}
         for group in GROUPS
         if metrics.get(group) is not None
-    } | {lang: {k: scores.get(k) for k in keep} for lang, scores in metrics["by_language"].items()}
+    } | {
+        lang: {k: scores.get(k) for k in METRICS} for lang, scores in metrics["by_language"].items()
+    }

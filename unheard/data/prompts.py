@@ -20,6 +20,11 @@ TEXT_TASKS = ("translate", "denoise", "p2g")
 # boundary "|" (`unheard.data.phonemes`), never "=", so the answer's first "=>" is this mark
 # whatever the text holds. The prompts spell it out: a tokenizer trained on them can write it.
 PHONES_TEXT_SEPARATOR = "=>"
+# the two ways of transcribing through phones (`unheard.decoding.phoneme_bridge`) and the tasks
+# each needs prompts and training for: phones, then p2g; or both in one answer
+TWO_PASS, ONE_PASS = "two-pass", "one-pass"
+BRIDGES = (TWO_PASS, ONE_PASS)
+BRIDGE_TASKS = {TWO_PASS: ("phon", "p2g"), ONE_PASS: ("phon+asr",)}
 
 # English names for prompts that name a language ("Translate the audio into English.")
 LANGUAGE_NAMES = {

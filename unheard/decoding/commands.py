@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-# `decode_manifest.DECODE_TASKS` and `phoneme_bridge.BRIDGES`, spelt out here: importing them
-# would import torch before --help
+from unheard.data.prompts import BRIDGES as BRIDGE_CHOICES
+
+# `decode_manifest.DECODE_TASKS`, spelt out here: importing it would import torch before --help
 TASK_CHOICES = ("asr", "st", "phon")
-BRIDGE_CHOICES = ("two-pass", "one-pass")
 
 DEFAULTS_NOTE = (
     "Length limit: an utterance of s seconds gets at most "

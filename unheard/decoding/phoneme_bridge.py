@@ -19,14 +19,18 @@ from dataclasses import dataclass, replace
 from transformers import PreTrainedTokenizerBase
 
 from unheard.data.collate import Example, SpeechCollator, TextExample
-from unheard.data.prompts import split_phones_and_text
+from unheard.data.prompts import BRIDGE_TASKS, BRIDGES, ONE_PASS, TWO_PASS, split_phones_and_text
 from unheard.decoding.decode import DecodeOptions, decode, decode_text
 from unheard.model.speech_llm import SpeechLLM
 
-TWO_PASS, ONE_PASS = "two-pass", "one-pass"
-BRIDGES = (TWO_PASS, ONE_PASS)
-# the tasks each way needs prompts (and training) for
-BRIDGE_TASKS = {TWO_PASS: ("phon", "p2g"), ONE_PASS: ("phon+asr",)}
+__all__ = [
+    "BRIDGES",
+    "BRIDGE_TASKS",
+    "ONE_PASS",
+    "TWO_PASS",
+    "BridgedAnswer",
+    "decode_via_phonemes",
+]
 
 
 @dataclass(frozen=True)
