@@ -7,30 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from num2words import num2words
 
-from unheard.data.synth.parallel_text import ParallelText, write_parallel_text
 from unheard.decoding.hypotheses import read_hypotheses
-from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
-
-
-@pytest.fixture(scope="module")
-def phone_mt5(tmp_path_factory):
-    """A small mT5 whose tokenizer reads and writes phones (``pretrain-text --phonemes``)."""
-    root = tmp_path_factory.mktemp("phone-mt5")
-    text = root / "text.jsonl"
-    languages = ("es", "fr", "it", "pt", "de", "en", "ca", "nl")
-    write_parallel_text(text, [
-        ParallelText(f"{lang}-n{n}", f"n{n}", lang, num2words(n, lang=lang),
-                     num2words(n, lang="en"), "cardinal")
-        for n in range(0, 2000, 37) for lang in languages
-    ])  # fmt: skip
-    options = TextPretrainOptions(
-        steps=1, batch_size=4, d_model=32, d_ff=64, layers=1, heads=2, vocab_size=400,
-        warmup_steps=1, probe_every=0, instruct_share=0.5, phonemes=True, phoneme_sample=20,
-    )  # fmt: skip
-    pretrain_text([str(text)], [], root / "run", options, log=print)
-    return root / "run" / "model"
 
 
 @pytest.mark.slow
