@@ -72,8 +72,9 @@ def test_the_separator_splits_at_its_first_occurrence_and_never_comes_from_phone
 
 
 def test_phon_asr_trains_on_seen_audio_only_and_holds_no_dev_or_test_item(corpus, tmp_path):
-    texts = [r.text for path in corpus.texts.values() for r in read_parallel_text(path)]
-    tokenizer = train_tokenizer(texts * 3, tmp_path / "tok", vocab_size=200)
+    records = [r for path in corpus.texts.values() for r in read_parallel_text(path)]
+    phones = [phonemize(r.text, r.language) for r in records]  # a tokenizer that writes phones
+    tokenizer = train_tokenizer([r.text for r in records] * 3 + phones, tmp_path / "tok", 200)
     config = DataConfig(
         train=tuple(str(corpus.manifests[lang, "train"]) for lang in SEEN),
         dev=tuple(str(corpus.manifests[lang, "dev"]) for lang in LANGUAGES),

@@ -30,10 +30,18 @@ def corpus(tmp_path_factory):
     return build_synth_corpus(tmp_path_factory.mktemp("synth"), options)
 
 
+def _texts(corpus):
+    return [
+        (r.text, r.language) for path in corpus.texts.values() for r in read_parallel_text(path)
+    ]
+
+
 @pytest.fixture(scope="module")
 def tokenizer(corpus, tmp_path_factory):
-    texts = [r.text for path in corpus.texts.values() for r in read_parallel_text(path)]
-    return train_tokenizer(texts * 3, tmp_path_factory.mktemp("tok"), vocab_size=300)
+    """An LLM tokenizer that reads and writes the corpus's phones (as pretrain-text --phonemes)."""
+    texts = [text for text, _ in _texts(corpus)]
+    phones = [phonemize(*t) for t in _texts(corpus)]
+    return train_tokenizer((texts + phones) * 3, tmp_path_factory.mktemp("tok"), vocab_size=300)
 
 
 def test_phon_examples_answer_with_the_transcripts_phones(corpus):
@@ -133,3 +141,22 @@ def test_no_phoneme_or_text_example_holds_a_dev_or_test_item_and_unseen_audio_ne
     leaking = replace(config, text=(*config.text, str(corpus.texts["ca", "test"])))
     with pytest.raises(ValueError, match="holds sentences of the dev/test data — ca"):
         load_run_data(leaking, tokenizer, 0, SkipLog())
+
+
+def test_phoneme_tasks_refuse_an_llm_tokenizer_that_cannot_write_phones(corpus, tmp_path):
+    """A tokenizer trained on spelling alone reads IPA symbols as <unk>: an LLM on it would be
+    trained to write <unk>, so the run is refused, for phon and p2g alike, naming the fix."""
+    spelling = train_tokenizer([t for t, _ in _texts(corpus)] * 3, tmp_path, vocab_size=300)
+    config = DataConfig(
+        train=tuple(str(corpus.manifests[lang, "train"]) for lang in SEEN),
+        tasks=("asr", "phon"),
+    )
+    with pytest.raises(ValueError, match=r"of model.llm cannot write phones: \d+ of 18 .*"
+                       r"data.tasks has a phoneme task: use an LLM pretrained with"):  # fmt: skip
+        load_run_data(config, spelling, 0, SkipLog())
+    text_only = DataConfig(
+        text=(str(corpus.out_dir / "text" / "*_train.jsonl"),), text_tasks=("translate", "p2g")
+    )
+    with pytest.raises(ValueError, match="data.text_tasks has a phoneme task"):
+        load_run_data(text_only, spelling, 0, SkipLog())
+    assert load_run_data(replace(text_only, text_tasks=("translate",)), spelling, 0, SkipLog())

@@ -120,6 +120,21 @@ def test_a_mixed_run_reports_unseen_text_and_still_refuses_unseen_audio(corpus, 
         )
 
 
+def _tiny_mt5_writing_phones(folder: Path) -> Path:
+    """A tiny mT5 like ``tiny:mt5`` whose tokenizer also learnt the 8 languages' phones (the
+    phoneme tasks refuse one that cannot write them)."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    from unheard.data.phonemes import G2P_LANGUAGES, WORD_BOUNDARY, phone_inventory
+    from unheard.tiny import llm_config, tiny_text, train_tokenizer
+
+    inventories = [" ".join((*phone_inventory(lang), WORD_BOUNDARY)) for lang in G2P_LANGUAGES]
+    tokenizer = train_tokenizer(tiny_text() + inventories * 3, folder, vocab_size=512)
+    torch.manual_seed(0)
+    AutoModelForSeq2SeqLM.from_config(llm_config("mt5", len(tokenizer))).save_pretrained(folder)
+    return folder
+
+
 def test_the_phoneme_tasks_train_and_validate_end_to_end(corpus, tmp_path):
     """``data.tasks=[asr,st,phon]`` + ``data.text_tasks=[translate,p2g]`` on configs/tiny.yaml: the
     run trains, its validation scores phon by phone error rate and p2g by WER, unseen Catalan
@@ -128,6 +143,7 @@ def test_the_phoneme_tasks_train_and_validate_end_to_end(corpus, tmp_path):
     config = load_train_config(
         REPO / "configs/tiny.yaml",
         [
+            f"model.llm={_tiny_mt5_writing_phones(tmp_path / 'llm')}",
             f"data.train=[{','.join(seen)}]",
             f"data.dev=[{corpus}/unheard-synth_*_dev.jsonl.gz]",
             f"data.test=[{corpus}/unheard-synth_*_test.jsonl.gz]",

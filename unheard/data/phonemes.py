@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,29 @@ def phone_inventory(language: str) -> tuple[str, ...]:
     strings += [label.replace(g2p.PHONEME_JOIN, " ") for label in labels]
     phones = {p.strip(STRESS_MARKS) for s in strings for p in s.split()} - {g2p.EPS_PHONEME, ""}
     return tuple(sorted(phones))
+
+
+def check_round_trip(tokenizer: Any, phones: Sequence[str], what: str, fix: str) -> None:
+    """Refuse a tokenizer that does not read phones back exactly (``<unk>`` or a changed symbol):
+    an LLM on it could neither read nor write them.
+
+    Args:
+        tokenizer: a transformers tokenizer.
+        phones: `phonemize` outputs.
+        what: the tokenizer, as the message names it ("of runs/x/model").
+        fix: what to do about it, for the message.
+
+    Raises:
+        ValueError: naming how many strings failed and one of them, as the tokenizer read it.
+    """
+    failed = [
+        (p, back)
+        for p in phones
+        if (back := tokenizer.decode(tokenizer(p).input_ids, skip_special_tokens=True)) != p
+    ]
+    if failed:
+        phone, back = failed[0]
+        raise ValueError(
+            f"the tokenizer {what} cannot write phones: {len(failed)} of {len(phones)} phone "
+            f"strings do not round-trip (e.g. {phone!r} reads back as {back!r}); {fix}"
+        )

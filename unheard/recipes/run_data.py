@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from unheard.data.dataset import SpeechDataset, example_refs
 from unheard.data.leakage import check_no_unseen_audio, count_unseen_text
 from unheard.data.loading import AudioLimits, SkipLog, read_data
 from unheard.data.manifest import Utterance
-from unheard.data.phonemes import G2P_LANGUAGES
+from unheard.data.phonemes import G2P_LANGUAGES, check_round_trip, phonemize
 from unheard.data.text import (
     SpeechTextDataset,
     TextDataset,
@@ -44,6 +45,33 @@ class RunData:
     seen_languages: tuple[str, ...] = ()  # spoken languages with paired audio in training
 
 
+def check_writes_phones(
+    tokenizer: Any, texts: Sequence[tuple[str | None, str]], option: str, per_language: int = 20
+) -> None:
+    """Refuse an LLM tokenizer that cannot read and write the phones of the run's phoneme tasks:
+    trained on them, the LLM would learn ``<unk>`` for every phone it lacks (a real LLM's or an mT5
+    pretrained without ``--phonemes`` lacks most IPA symbols).
+
+    Args:
+        tokenizer: the LLM's.
+        texts: ``(text, language)`` of the run's transcripts or text; the first ``per_language``
+            of each language with a G2P are phonemized.
+        option: the option that asked for the phoneme task, for the message.
+
+    Raises:
+        ValueError: naming how many phone strings failed and one of them.
+    """
+    phones, taken = [], Counter()
+    for text, language in texts:
+        if text and language in G2P_LANGUAGES and taken[language] < per_language:
+            taken[language] += 1
+            phones.append(phonemize(text, language))
+    check_round_trip(
+        tokenizer, phones, "of model.llm", f"{option} has a phoneme task: use an LLM pretrained "
+        "with `unheard pretrain-text --phonemes` (its tokenizer learns the phones)",
+    )  # fmt: skip
+
+
 def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLog) -> RunData:
     """Read, check and assemble the training and validation data of a run.
 
@@ -58,7 +86,8 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
 
     Raises:
         ValueError: for paired audio in an unseen language, training text holding a dev or test
-            sentence, or no training examples at all.
+            sentence, no training examples at all, or phoneme tasks with a tokenizer that cannot
+            write phones (`check_writes_phones`).
         FileNotFoundError: for a manifest or text file that does not exist.
     """
     train = read_data(config.train, config.languages, skipped)
@@ -75,6 +104,8 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
         )
     if config.train and not refs:
         raise ValueError(f"no training examples for tasks {config.tasks} in {config.train}")
+    if {"phon", "phon+asr"} & set(config.tasks):
+        check_writes_phones(tokenizer, [(u.text, u.language) for u in train], "data.tasks")
     limits = AudioLimits(max_duration_s=config.max_utterance_s)
     speech = SpeechDataset(
         train, refs, limits, config.augmentation, config.sample_prompts, seed,
@@ -88,6 +119,8 @@ def load_run_data(config: DataConfig, tokenizer: Any, seed: int, skipped: SkipLo
     dev_records = read_text_records(config.text_dev, config.text_languages)
     test = read_data(config.test, None, SkipLog())  # read for the check only
     check_text_split(records, [*dev, *test], dev_records)
+    if "p2g" in config.text_tasks:
+        check_writes_phones(tokenizer, [(r.text, r.language) for r in records], "data.text_tasks")
     t_refs = text_refs(records, config.text_tasks)
     if not t_refs:
         raise ValueError(f"no text examples for tasks {config.text_tasks} in {config.text}")

@@ -20,7 +20,7 @@ import torch
 from transformers import MT5Config, MT5ForConditionalGeneration, PreTrainedTokenizerBase
 
 from unheard.build import untie_output_embeddings
-from unheard.data.phonemes import check_language, phone_inventory, phonemize
+from unheard.data.phonemes import check_language, check_round_trip, phone_inventory, phonemize
 from unheard.data.prompts import PROMPT_POOLS, TEXT_PROMPT_POOLS
 from unheard.data.synth.parallel_text import ParallelText
 from unheard.recipes.text_tasks import SENTINELS, TRANSLATE
@@ -56,24 +56,10 @@ def phone_sample(records: Sequence[ParallelText], per_language: int, seed: int =
     return phones
 
 
-def check_round_trip(tokenizer: PreTrainedTokenizerBase, phones: Sequence[str], what: str) -> None:
-    """Refuse a tokenizer that does not read phones back exactly (``<unk>`` or a changed symbol).
-
-    Raises:
-        ValueError: naming how many strings failed and one of them, as the tokenizer read it.
-    """
-    failed = [
-        (p, back)
-        for p in phones
-        if (back := tokenizer.decode(tokenizer(p).input_ids, skip_special_tokens=True)) != p
-    ]
-    if failed:
-        phone, back = failed[0]
-        raise ValueError(
-            f"the tokenizer {what} cannot write phones: {len(failed)} of {len(phones)} phone "
-            f"strings do not round-trip (e.g. {phone!r} reads back as {back!r}); train a new "
-            "one with the phoneme tasks on (no --init), which adds phones to its text"
-        )
+# what to do about a tokenizer that cannot write phones, in `pretrain_text`
+NEW_TOKENIZER = (
+    "train a new one with the phoneme tasks on (no --init), which adds phones to its text"
+)
 
 
 def new_tokenizer(
@@ -95,7 +81,7 @@ def new_tokenizer(
         [*texts, *phones, TRANSLATE, *prompts], directory, vocab_size, extra_ids=SENTINELS
     )
     # character_coverage=1.0 keeps every character of the text, hence every IPA symbol
-    check_round_trip(tokenizer, phones, "trained on them")
+    check_round_trip(tokenizer, phones, "trained on them", NEW_TOKENIZER)
     return tokenizer
 
 
