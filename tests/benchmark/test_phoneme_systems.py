@@ -56,3 +56,18 @@ def test_the_phoneme_system_decodes_unseen_asr_through_phones_and_scores_its_pho
         stage2.parent / "hyps", final, bench.corpus, {"ca": "two-pass", "nl": "two-pass"}
     )
     assert not kept_hypotheses(stage2.parent / "hyps", final, bench.corpus, {})
+
+
+def test_a_bridge_system_refuses_an_llm_that_cannot_write_phones_before_training(bundle, tmp_path):
+    from unheard.benchmark.run import Benchmark, BenchmarkOptions
+
+    options = BenchmarkOptions(
+        per_language=10, mt5=str(bundle / "mt5"), stage1_steps=1, stage2_steps=1,
+        ablations=("phonemes",), progress=False,
+    )  # fmt: skip
+    bench = Benchmark(tmp_path, options, log=lambda _: None)
+    bench.build_corpus()
+    with pytest.raises(ValueError, match="cannot write phones.*phonemes has a phoneme task"):
+        bench.train_system("phonemes")
+    assert not (tmp_path / "systems").exists()  # refused before main's stage 1
+    bench.train_system("main")  # the same LLM serves the systems without phones

@@ -129,6 +129,7 @@ class Benchmark:
         """Train a system's stages with one training seed (None: the first of ``seeds``),
         skipping finished ones; returns its final checkpoint."""
         o, chosen = self.options, system(name)
+        chosen.check_llm(self.llm, self.corpus)
         seed = o.seeds[0] if seed is None else seed
         steps = (o.stage1_steps, o.stage2_steps)
         if not chosen.stage1:  # stage 2 alone, for as many steps as both stages

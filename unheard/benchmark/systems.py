@@ -21,6 +21,7 @@ typed change of main's recipe; the numbers themselves are the track's configs'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from unheard.data.prompts import BRIDGES, ONE_PASS, TWO_PASS
 
@@ -68,6 +69,29 @@ class System:
     def reads_text(self) -> bool:
         """Whether its stage 2 (and its text stage) reads the corpus's training text."""
         return self.text_stage or self.text_tasks is not None
+
+    def check_llm(self, llm: str, corpus: Path) -> None:
+        """Refuse, before any training, an LLM a bridge system cannot use: its tokenizer must
+        write the phones of the corpus's text (as `unheard train` checks at stage 2).
+
+        Args:
+            llm: the LLM's hub id or path (``model.llm``).
+            corpus: the synthetic corpus (its ``text/*_train.jsonl``).
+
+        Raises:
+            ValueError: naming the LLM and how to make one that writes phones.
+        """
+        if self.bridge is None:
+            return
+        from transformers import AutoTokenizer
+
+        from unheard.build import resolve_model
+        from unheard.data.text import read_text_records
+        from unheard.recipes.run_data import check_writes_phones
+
+        records = read_text_records([str(corpus / "text" / "*_train.jsonl")])
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(llm))
+        check_writes_phones(tokenizer, [(r.text, r.language) for r in records], self.name)
 
     def overrides(self) -> list[str]:
         """Its changes to stage 2 (and to its text stage) as ``key=value`` overrides."""

@@ -56,7 +56,7 @@ def check_writes_phones(
         tokenizer: the LLM's.
         texts: ``(text, language)`` of the run's transcripts or text; the first ``per_language``
             of each language with a G2P are phonemized.
-        option: the option that asked for the phoneme task, for the message.
+        option: what asked for the phoneme task (an option, a system), for the message.
 
     Raises:
         ValueError: naming how many phone strings failed and one of them.
