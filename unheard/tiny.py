@@ -39,7 +39,11 @@ PAD, EOS, UNK = 0, 1, 2  # T5's special ids, shared by every tiny LLM
 
 
 def train_tokenizer(
-    texts: Iterable[str], directory: str | Path, vocab_size: int = 256, extra_ids: int = 0
+    texts: Iterable[str],
+    directory: str | Path,
+    vocab_size: int = 256,
+    extra_ids: int = 0,
+    max_piece_length: int = 16,
 ) -> T5Tokenizer:
     """Train a unigram SentencePiece model on ``texts`` and save it as a T5 tokenizer.
 
@@ -47,6 +51,8 @@ def train_tokenizer(
         texts: training sentences.
         directory: where ``spiece.model`` and the tokenizer files go.
         vocab_size: pieces, including pad/eos/unk; lowered to what the text allows.
+        extra_ids: T5's ``<extra_id_N>`` sentinels added after the pieces.
+        max_piece_length: the longest piece in characters (SentencePiece's default 16).
 
     Returns:
         The tokenizer (pad 0, eos 1, unk 2, as T5).
@@ -67,6 +73,7 @@ def train_tokenizer(
         character_coverage=1.0,
         minloglevel=2,
         num_threads=1,  # deterministic pieces for a given text
+        max_sentencepiece_length=max_piece_length,
     )
     (directory / "spiece.model").write_bytes(model.getvalue())
     # extra_ids: T5's <extra_id_N> sentinels for span-corruption denoising, after the pieces

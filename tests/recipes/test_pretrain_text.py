@@ -16,11 +16,12 @@ from unheard.data.synth.parallel_text import ParallelText, read_parallel_text, w
 from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text, span_corrupt
 
 
-def _number_text(path, languages, count):
-    """Parallel text of the numbers below ``count`` in ``languages``, English the translation."""
+def _number_text(path, languages, count, start=0):
+    """Parallel text of the numbers from ``start`` below ``count`` in ``languages``, English the
+    translation."""
     rows = [ParallelText(f"{lang}-n{n}", f"n{n}", lang, num2words(n, lang=lang),
                          num2words(n, lang="en"), "cardinal")
-            for n in range(count) for lang in languages]  # fmt: skip
+            for n in range(start, count) for lang in languages]  # fmt: skip
     write_parallel_text(path, rows)
     return path
 
@@ -50,10 +51,11 @@ def test_span_corruption_masks_spans_and_the_target_restores_them():
 
 def test_short_pretraining_saves_an_mt5_the_speech_llm_loads(tmp_path):
     path = _number_text(tmp_path / "train.jsonl", ("es", "fr", "en"), 60)
+    dev = _number_text(tmp_path / "dev.jsonl", ("es", "fr", "en"), 70, start=60)  # never trained
     options = TextPretrainOptions(
         steps=30, batch_size=16, d_model=64, d_ff=128, layers=2, vocab_size=300, warmup_steps=5
     )
-    metrics = pretrain_text([str(path)], [str(path)], tmp_path / "out", options, log=print)
+    metrics = pretrain_text([str(path)], [str(dev)], tmp_path / "out", options, log=print)
     assert set(metrics["translation_exact_match"]) == {"en", "es", "fr"}
     # it learns: from about ln(vocab) ≈ 5.7 nats a token at the start to 3.10 over the 30 steps
     # (measured), and no step saw a NaN loss
@@ -123,6 +125,7 @@ def test_languages_limit_what_the_model_reads_not_the_tokenizer_and_survive_a_re
     from transformers import AutoTokenizer
 
     path = _number_text(tmp_path / "train.jsonl", ("es", "fr"), 40)
+    dev = _number_text(tmp_path / "dev.jsonl", ("es", "fr"), 50, start=40)
     options = TextPretrainOptions(
         steps=4, batch_size=4, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=1,
         save_every=2, probe_every=2, eval_per_language=2, languages=("es",),
@@ -133,9 +136,9 @@ def test_languages_limit_what_the_model_reads_not_the_tokenizer_and_survive_a_re
             raise _Interrupted(line)
 
     with pytest.raises(_Interrupted):
-        pretrain_text([str(path)], [str(path)], tmp_path / "out", options, stop_at_first_probe)
+        pretrain_text([str(path)], [str(dev)], tmp_path / "out", options, stop_at_first_probe)
     lines = []
-    metrics = pretrain_text([str(path)], [str(path)], tmp_path / "out", options, lines.append)
+    metrics = pretrain_text([str(path)], [str(dev)], tmp_path / "out", options, lines.append)
     assert any("resumed from" in x for x in lines)
     assert any("40 records (es)" in x for x in lines)  # 80 in the file, the French left out
     assert set(metrics["translation_exact_match"]) == {"es", "fr"}  # the probe reads both
@@ -175,14 +178,15 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
     from unheard.recipes.state import STATE_JSON, step_checkpoints
 
     path = _number_text(tmp_path / "train.jsonl", ("es", "en"), 40)
+    dev = _number_text(tmp_path / "dev.jsonl", ("es", "en"), 50, start=40)
     options = TextPretrainOptions(
         steps=6, batch_size=8, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=2,
         save_every=3, probe_every=3, eval_per_language=2,
     )  # fmt: skip
-    straight = pretrain_text([str(path)], [str(path)], tmp_path / "straight", options, log=print)
+    straight = pretrain_text([str(path)], [str(dev)], tmp_path / "straight", options, log=print)
 
     with pytest.raises(_Interrupted):
-        pretrain_text([str(path)], [str(path)], tmp_path / "cut", options, _stop_at_first_probe)
+        pretrain_text([str(path)], [str(dev)], tmp_path / "cut", options, _stop_at_first_probe)
     [(step, checkpoint)] = step_checkpoints(tmp_path / "cut/checkpoints")
     saved = json.loads((checkpoint / STATE_JSON).read_text())
     assert step == saved["state"]["step"] == 3
@@ -195,7 +199,7 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
         == straight["parameters"]
     )
     lines = []
-    resumed = pretrain_text([str(path)], [str(path)], tmp_path / "cut", options, log=lines.append)
+    resumed = pretrain_text([str(path)], [str(dev)], tmp_path / "cut", options, log=lines.append)
     assert any("resumed from" in x and "step 3" in x for x in lines)
     assert not any("step 3 probe" in x for x in lines)  # steps 1-3 are not trained again
     assert not (tmp_path / "cut/checkpoints").exists()  # finished: only the model is kept
@@ -204,9 +208,9 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
     assert resumed["translation_exact_match"] == straight["translation_exact_match"]
     changed = TextPretrainOptions(**{**options.__dict__, "lr": 5e-4})
     with pytest.raises(_Interrupted):
-        pretrain_text([str(path)], [str(path)], tmp_path / "other", options, _stop_at_first_probe)
+        pretrain_text([str(path)], [str(dev)], tmp_path / "other", options, _stop_at_first_probe)
     with pytest.raises(ValueError, match="other options"):
-        pretrain_text([str(path)], [str(path)], tmp_path / "other", changed, log=print)
+        pretrain_text([str(path)], [str(dev)], tmp_path / "other", changed, log=print)
 
 
 def test_a_run_killed_while_replacing_its_checkpoint_resumes_from_the_previous_one(
@@ -266,10 +270,14 @@ def instruction_tuned(tmp_path_factory):
     rng = random.Random(0)
     spanish = ["uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho"]
     english = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+    # one or two words: 64 distinct items, of which 16 two-word ones are held out (the split rule:
+    # no dev item is trained on); copying and word-by-word translation carry over to them
+    items = [(i,) for i in range(8)] + [(i, j) for i in range(8) for j in range(8) if i != j]
+    held_out = [x for x in items if len(x) == 2 and (x[0] + x[1]) % 4 == 1]
+    trained = [x for x in items if x not in held_out]
     rows = []
-    for n in range(400):  # one or two words: 72 distinct items, so dev repeats train items; the
-        # test is about following the prompt (copy vs translate), not about generalising
-        picked = rng.sample(range(8), rng.choice([1, 2]))
+    for n in range(400):
+        picked = rng.choice(trained if n < 360 else held_out)
         rows.append({"id": f"es-seq-{n}", "item": f"seq-{n}", "kind": "seq", "language": "es",
                      "text": " ".join(spanish[i] for i in picked),
                      "translation": " ".join(english[i] for i in picked)})  # fmt: skip
@@ -313,9 +321,10 @@ def test_instruction_tuning_from_a_saved_model_teaches_it_to_follow_the_speech_p
     # 1.31 measured over 60 steps (1.00 before the phoneme tasks' prompts joined the pools the
     # tokenizer is trained on), from ln(vocab) ≈ 5.3
     assert before["final_loss"] < 1.5
-    assert after["asr_prompt_exact_match"]["es"] >= 0.5
-    assert after["st_prompt_exact_match"]["es"] >= 0.5
-    assert after["translate_prompt_exact_match"]["es"] >= 0.5
+    # on held-out word pairs (since the split rule; 0.4 / 0.225 / 0.35 measured, 0 before)
+    assert after["asr_prompt_exact_match"]["es"] >= 0.3
+    assert after["st_prompt_exact_match"]["es"] >= 0.2
+    assert after["translate_prompt_exact_match"]["es"] >= 0.3
 
 
 def test_instruct_weights_choose_which_prompts_the_model_learns(instruction_tuned):
@@ -331,7 +340,7 @@ def test_instruct_weights_choose_which_prompts_the_model_learns(instruction_tune
     data = [str(root / "text/es_train.jsonl")], [str(root / "text/es_test.jsonl")]
     metrics = pretrain_text(*data, root / "copy-only", only_copy, log=print)
     print(metrics)
-    assert metrics["asr_prompt_exact_match"]["es"] >= 0.5
+    assert metrics["asr_prompt_exact_match"]["es"] >= 0.3  # 0.35 measured on held-out pairs
     assert metrics["final_loss"] < 0.3  # 0.18 measured over steps 101-200
     assert metrics["st_prompt_exact_match"]["es"] <= 0.1
     for bad in ({"asr": 1.0, "summarise": 1.0}, {"asr": 0.0}, {"asr": -1.0, "st": 2.0}):
@@ -374,7 +383,7 @@ def test_the_speech_llm_text_path_answers_as_its_llm_does_alone(instruction_tune
     assert through_speech_llm == alone
     right = sum(h == r.translation for h, r in zip(alone, held, strict=True))
     scores = text_probe(root / "checkpoint", root, ["es"], per_language=40)
-    assert scores["es"]["n"] == 40 and scores["es"]["exact"] >= 100 * right / 40 >= 50
+    assert scores["es"]["n"] == 40 and scores["es"]["exact"] >= 100 * right / 40 >= 25  # 35
 
 
 def test_balance_lengths_draws_short_items_as_often_as_long_ones():

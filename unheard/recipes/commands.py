@@ -48,6 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     text.add_argument("--vocab-size", type=int, default=2000)
     text.add_argument(
+        "--max-piece-length", type=int, default=16,
+        help="the longest SentencePiece piece in characters (8: compound number words split into "
+        "their parts)",
+    )  # fmt: skip
+    text.add_argument(
         "--denoise-share", type=float, default=0.4, help="share of denoising examples"
     )
     text.add_argument(
@@ -136,7 +141,7 @@ def text_pretrain_options(args: argparse.Namespace) -> TextPretrainOptions:
         warmup_steps=args.warmup_steps, save_every=args.save_every, probe_every=args.probe_every,
         languages=args.languages, instruct_weights=args.instruct_weights,
         balance_lengths=args.balance_lengths, phonemes=args.phonemes,
-        phoneme_sample=args.phoneme_sample,
+        phoneme_sample=args.phoneme_sample, max_piece_length=args.max_piece_length,
     )  # fmt: skip
 
 

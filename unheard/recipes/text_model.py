@@ -67,18 +67,30 @@ def new_tokenizer(
     directory: Path,
     vocab_size: int,
     phones: Sequence[str] = (),
+    max_piece_length: int = 16,
 ) -> PreTrainedTokenizerBase:
     """A SentencePiece tokenizer (T5's special ids, `SENTINELS` sentinels) trained on the text,
     its translations, every prompt and ``phones``.
+
+    The prompts are repeated until they are as many lines as the text: an instruction example
+    holds a prompt beside each text, and read once among 320,000 lines their words were too rare
+    for pieces, so a prompt was 20 single characters (6 pieces repeated) whose letters the
+    decoder confused with the text's it was copying (docs/benchmark.md, issue 21 round 3).
+
+    Args:
+        max_piece_length: the longest piece in characters; 8 splits compound number words into
+            their parts ("vierhundert" + "fünfund" + "dreißig"), which recur, where 16 made whole
+            rare compounds pieces and spelled the rest out letter by letter.
 
     Raises:
         ValueError: if ``phones`` do not all round-trip through it (`check_round_trip`).
     """
     texts = [r.text for r in records] + [r.translation for r in records]
     pools = [*PROMPT_POOLS.values(), *TEXT_PROMPT_POOLS.values()]
-    prompts = [p.format(target="English") for pool in pools for p in pool]
+    prompts = [TRANSLATE, *(p.format(target="English") for pool in pools for p in pool)]
+    repeats = max(1, len(texts) // len(prompts))
     tokenizer = train_tokenizer(
-        [*texts, *phones, TRANSLATE, *prompts], directory, vocab_size, extra_ids=SENTINELS
+        [*texts, *phones, *prompts * repeats], directory, vocab_size, SENTINELS, max_piece_length
     )
     # character_coverage=1.0 keeps every character of the text, hence every IPA symbol
     check_round_trip(tokenizer, phones, "trained on them", NEW_TOKENIZER)
