@@ -181,6 +181,10 @@ def test_text_probe_table_lists_each_system_per_language():
     assert lines[0] == "| system | es | ca (unseen) |"
     assert lines[2] == "| llm (stage 1) | 20.8 / 10 | 25.3 / 24 |"
     assert lines[3] == "| text-unseen | 21.5 / 12 | 40.0 / 36 |"  # exact rounds half to even
+    probes["text-unseen"]["ca"]["copy"] = 88.0  # probed since issue 21: copying, where it was
+    assert text_probe_table(probes, ["es"], ["ca"]).splitlines()[3] == (
+        "| text-unseen | 21.5 / 12 | 40.0 / 36 / 88 |"
+    )
 
 
 def test_the_benchmark_corpus_holds_only_the_kinds_asked_for(tmp_path):

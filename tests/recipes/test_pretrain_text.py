@@ -384,6 +384,11 @@ def test_the_speech_llm_text_path_answers_as_its_llm_does_alone(instruction_tune
     right = sum(h == r.translation for h, r in zip(alone, held, strict=True))
     scores = text_probe(root / "checkpoint", root, ["es"], per_language=40)
     assert scores["es"]["n"] == 40 and scores["es"]["exact"] >= 100 * right / 40 >= 25  # 35
+    # its copy score is the pretraining's own copy probe (transcribe prompt, text for the audio)
+    from unheard.recipes.text_tasks import translation_probe
+
+    copied = translation_probe(bare, tokenizer, held, 40, task="asr")["es"]
+    assert scores["es"]["copy"] == 100 * copied > 0
 
 
 def test_balance_lengths_draws_short_items_as_often_as_long_ones():

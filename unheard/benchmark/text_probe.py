@@ -1,6 +1,7 @@
 """The LLM's own text probe: how well a trained system translates *text* of each language into
-English when the source text's token embeddings stand where the audio would be (the text-only
-``translate`` task and its test prompt).
+English, and copies it, when the source text's token embeddings stand where the audio would be
+(the text-only ``translate`` task, and the ``asr`` task's prompt with the text for the audio, each
+in its test prompt).
 
 Issue 9's question is whether text-only training in an unseen language lifts this probe, and
 what that does to speech in the language; the paper's third finding is that zero-resource ASR
@@ -21,6 +22,8 @@ from unheard.evaluation.normalizers import normalize
 from unheard.files import write_atomic
 
 ENGLISH = "en"
+# what a probe scores; a cached probe of other scores (before copying was probed) is redone
+PROBE_SCORES = ("bleu", "exact", "copy")
 
 
 def text_probe(
@@ -32,11 +35,14 @@ def text_probe(
     batch_size: int = 16,
 ) -> dict[str, dict[str, float]]:
     """Greedy text translation into English of the first ``per_language`` items of each
-    language's ``split`` text, scored against the corpus's English.
+    language's ``split`` text, scored against the corpus's English; and greedy copying of the same
+    items under the transcribe prompt (the text where the audio goes), scored against the text:
+    what an ASR answer in the language needs the LLM to write.
 
     Returns:
-        ``{language: {"bleu": corpus BLEU, "exact": exact match after normalisation, "n": items}}``
-        (English text is "translated" into itself: the copy the model learned).
+        ``{language: {"bleu": corpus BLEU, "exact": exact match after normalisation, "copy": exact
+        match of the copies after normalisation, "n": items}}`` (English text is "translated" into
+        itself: the copy the model learned).
     """
     from unheard.checkpoint import load_decoder
     from unheard.decoding.decode import decode_text
@@ -52,13 +58,24 @@ def text_probe(
         ]
         hyps = decode_text(model, collator, tokenizer, examples, batch_size)
         refs = [r.translation for r in records]
-        normal = [(normalize(r, ENGLISH), normalize(h, ENGLISH)) for r, h in zip(refs, hyps, strict=True)]  # fmt: skip
+        copies = decode_text(
+            model, collator, tokenizer,
+            [TextExample(r.id, r.text, "asr", language, language, None) for r in records],
+            batch_size,
+        )  # fmt: skip
         scores[language] = {
             "bleu": round(bleu(refs, hyps), 2),
-            "exact": round(100 * exact_match(*zip(*normal, strict=True)), 1),
+            "exact": _exact(refs, hyps, ENGLISH),
+            "copy": _exact([r.text for r in records], copies, language),
             "n": len(records),
         }
     return scores
+
+
+def _exact(references: Sequence[str], hypotheses: Sequence[str], language: str) -> float:
+    """Exact match in %, after normalisation in ``language``."""
+    pairs = [(normalize(r, language), normalize(h, language)) for r, h in zip(references, hypotheses, strict=True)]  # fmt: skip
+    return round(100 * exact_match(*zip(*pairs, strict=True)), 1)
 
 
 def cached_text_probe(
@@ -69,7 +86,7 @@ def cached_text_probe(
     from unheard.checkpoint import checkpoint_digest
 
     key = {"checkpoint": str(checkpoint), "digest": checkpoint_digest(checkpoint),
-           "per_language": per_language}  # fmt: skip
+           "per_language": per_language, "scored": list(PROBE_SCORES)}  # fmt: skip
     if out.is_file():
         saved = json.loads(out.read_text())
         if all(saved.get(k) == v for k, v in key.items()):
@@ -84,11 +101,16 @@ def cached_text_probe(
 def text_probe_table(
     probes: dict[str, dict[str, dict[str, float]]], seen: Sequence[str], unseen: Sequence[str]
 ) -> str:
-    """Markdown: one row per system, per language ``BLEU / exact %`` of the text probe."""
+    """Markdown: one row per system, per language ``BLEU / exact %`` of the text probe, then
+    ``/ copy %`` where it was probed."""
     languages = [*seen, *unseen]
     head = ["system", *[f"{x}{' (unseen)' if x in unseen else ''}" for x in languages]]
     lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(languages)]
     for system, scores in probes.items():
-        cells = [f"{scores[x]['bleu']:.1f} / {scores[x]['exact']:.0f}" for x in languages]
+        cells = [
+            f"{scores[x]['bleu']:.1f} / {scores[x]['exact']:.0f}"
+            + (f" / {scores[x]['copy']:.0f}" if "copy" in scores[x] else "")
+            for x in languages
+        ]
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
