@@ -118,7 +118,7 @@ def test_the_benchmark_trains_what_the_tracks_yamls_say(track):
 
 
 def test_systems_are_typed_changes_of_main():
-    from unheard.benchmark.systems import SYSTEMS, System, system
+    from unheard.benchmark.systems import SYSTEMS, System, bridge_of, system
 
     assert [s.name for s in SYSTEMS] == [
         "main", "no-stage1", "no-lora", "st-only", "lora-all", "text-unseen", "named",
@@ -148,6 +148,10 @@ def test_systems_are_typed_changes_of_main():
     assert not any(system(n).reads_text for n in ("main", "lora-all", "named"))
     with pytest.raises(ValueError, match="the two-pass bridge trains the phon task"):
         System("odd", bridge="two-pass", tasks=("asr", "st"), text_tasks=("p2g",))
+    assert (bridge_of("phonemes"), bridge_of("phonemes-1pass"), bridge_of("main")) == (
+        "two-pass", "one-pass", None
+    )  # fmt: skip
+    assert bridge_of("shipped") is None  # the demo decodes a checkpoint that is no system
     with pytest.raises(ValueError, match="bridge must be one of"):
         System("odd", bridge="three-pass")
     with pytest.raises(ValueError, match="unknown system 'no-adapter'"):

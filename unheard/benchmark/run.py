@@ -35,7 +35,7 @@ from typing import Any
 from unheard.benchmark.corpus import build_corpus, corpus_differences
 from unheard.benchmark.options import BenchmarkOptions
 from unheard.benchmark.seeds import headline, seed_folder, seed_name, summarize_systems
-from unheard.benchmark.systems import System, system
+from unheard.benchmark.systems import System, bridge_of, system
 from unheard.benchmark.tracks import Track, track
 from unheard.config import load_yaml
 from unheard.files import write_atomic
@@ -252,7 +252,7 @@ class Benchmark:
 
         hyps = self.run_dir(name, seed) / "hyps"
         files = hypothesis_files(hyps, self.languages)
-        bridge = system(name).bridge
+        bridge = bridge_of(name)
         via = {lang: bridge for lang in self.unseen} if bridge else {}
         if not kept_hypotheses(hyps, checkpoint, self.corpus, via):
             cache = self.out / "encoder-cache" if self.options.encoder_cache else None

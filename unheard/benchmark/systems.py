@@ -147,3 +147,9 @@ def system(name: str) -> System:
         if known.name == name:
             return known
     raise ValueError(f"unknown system {name!r}; known: {[s.name for s in SYSTEMS]}")
+
+
+def bridge_of(name: str) -> str | None:
+    """The phoneme bridge a system's unseen-language ASR is decoded through: None for direct
+    decoding, and for a checkpoint that is no benchmark system (the demo's shipped one)."""
+    return next((s.bridge for s in SYSTEMS if s.name == name), None)
