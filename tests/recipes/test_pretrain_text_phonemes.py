@@ -197,7 +197,7 @@ def test_the_command_line_turns_the_phoneme_tasks_on():
 
 def test_no_text_or_phoneme_example_holds_a_dev_item_and_leaking_text_is_refused(corpus, tmp_path):
     """The split rule of `unheard train` holds for the text pretraining: every example the mix
-    draws — copy, translation, denoising, p2g and phon — is made of training records only, and
+    draws — copy, translation, p2g and phon — is made of training records only, and
     training text that holds a dev item is refused before a tokenizer reads it."""
     root, train, dev = corpus
     tokenizer = new_tokenizer(train, tmp_path / "tok", 300, phone_sample(train, 30))
