@@ -12,6 +12,7 @@ from unheard.build import build_speech_llm, load_tokenizer
 from unheard.checkpoint import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, save_checkpoint
 from unheard.data.collate import Example, SpeechCollator
 from unheard.data.features import feature_extractor_for
+from unheard.tiny import perturb_trained
 
 
 @pytest.mark.parametrize(("encoder", "llm"), [("whisper", "mt5"), ("w2v-bert", "gemma3")])
@@ -19,10 +20,7 @@ def test_save_load_round_trip_reproduces_logits_exactly(encoder, llm, tiny_model
     config = tiny_models(encoder, llm)
     torch.manual_seed(1)
     model = build_speech_llm(config)
-    with torch.no_grad():  # move every trained part away from its initial value
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.05)
+    perturb_trained(model, scale=0.05)  # move every trained part away from its initial value
     model.eval()
     collator = SpeechCollator(
         load_tokenizer(config), feature_extractor_for(model.encoder.model.config),

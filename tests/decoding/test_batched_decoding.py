@@ -18,15 +18,13 @@ from unheard.decoding.decode import DecodeOptions, decode
 from unheard.encoders import SAMPLE_RATE
 from unheard.evaluation.degenerate import is_looping
 from unheard.model.speech_llm import IGNORE_INDEX
+from unheard.tiny import perturb_trained
 
 
 def _setup(config):
     torch.manual_seed(1)  # before building: the adapter's and LoRA's initial draws too
     model = build_speech_llm(config)
-    with torch.no_grad():  # random adapter, LoRA B non-zero: non-trivial, varied answers
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.5)
+    perturb_trained(model)  # random adapter, LoRA B non-zero: non-trivial, varied answers
     tokenizer = load_tokenizer(config)
     extractor = feature_extractor_for(model.encoder.model.config)
     return model.eval(), SpeechCollator(tokenizer, extractor, model.is_encoder_decoder), tokenizer

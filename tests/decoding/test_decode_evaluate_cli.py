@@ -15,7 +15,7 @@ from unheard.cli import main
 from unheard.data.espeak import make_number_corpus
 from unheard.data.manifest import read_manifest
 from unheard.decoding.hypotheses import FIELDS
-from unheard.tiny import make_tiny_models
+from unheard.tiny import make_tiny_models, perturb_trained
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,7 @@ def setup(tmp_path_factory):
     config = make_tiny_models(root / "models", [*texts, "Transcribe the audio."] * 4, "whisper")
     model = build_speech_llm(config)
     torch.manual_seed(0)
-    with torch.no_grad():  # perturb the trained parts so that the model writes something
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.5)
+    perturb_trained(model)  # perturb the trained parts so that the model writes something
     checkpoint = save_checkpoint(model, config, root / "checkpoint")
     # two broken records: a missing file and a file that is not audio
     (root / "corpus" / "audio" / "broken.wav").write_bytes(b"RIFF not really a wav file")

@@ -15,6 +15,7 @@ from unheard.data.prompts import Prompts
 from unheard.decoding.decode import DecodeOptions, decode, decode_text
 from unheard.decoding.decode_manifest import hypothesis_fields
 from unheard.decoding.phoneme_bridge import BridgedAnswer, decode_via_phonemes
+from unheard.tiny import perturb_trained
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +23,7 @@ def setup(tiny_models):
     config = tiny_models("w2v-bert", "mt5")
     torch.manual_seed(1)
     model = build_speech_llm(config)
-    with torch.no_grad():  # random trained parts, perturbed: varied, non-empty answers
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.5)
+    perturb_trained(model)  # random trained parts, perturbed: varied, non-empty answers
     tokenizer = load_tokenizer(config)
     extractor = feature_extractor_for(model.encoder.model.config)
     return model.eval(), SpeechCollator(tokenizer, extractor, True), tokenizer, extractor

@@ -24,7 +24,7 @@ from unheard.decoding.decode import DecodeOptions, decode, with_language_named
 from unheard.decoding.decode_manifest import DECODE_TASKS
 from unheard.decoding.hypotheses import FIELDS, Hypothesis, append_hypotheses, read_hypotheses
 from unheard.decoding.phoneme_bridge import BRIDGES, decode_via_phonemes
-from unheard.tiny import make_tiny_models
+from unheard.tiny import make_tiny_models, perturb_trained
 
 LIMITS = ("--length-base", "6", "--tokens-per-second", "3")
 OPTIONS = DecodeOptions(length_base=6, tokens_per_second=3)
@@ -41,10 +41,7 @@ def setup(tmp_path_factory):
     config = make_tiny_models(root / "models", texts * 4, "whisper")
     model = build_speech_llm(config)
     torch.manual_seed(2)
-    with torch.no_grad():  # perturb the trained parts so that the model writes something
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.5)
+    perturb_trained(model)  # perturb the trained parts so that the model writes something
     checkpoint = save_checkpoint(model, config, root / "checkpoint")
     return checkpoint, manifest, utterances
 
