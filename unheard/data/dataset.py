@@ -45,10 +45,9 @@ def example_refs(utterances: Sequence[Utterance], tasks: Sequence[str]) -> list[
             refs.append(ExampleRef(i, "asr"))
         if "st" in tasks and u.translation:
             refs.append(ExampleRef(i, "st"))
-        if "phon" in tasks and u.text and u.language in G2P_LANGUAGES:
-            refs.append(ExampleRef(i, "phon"))
-        if "phon+asr" in tasks and u.text and u.language in G2P_LANGUAGES:
-            refs.append(ExampleRef(i, "phon+asr"))
+        for phoneme_task in ("phon", "phon+asr"):
+            if phoneme_task in tasks and u.text and u.language in G2P_LANGUAGES:
+                refs.append(ExampleRef(i, phoneme_task))
     return refs
 
 

@@ -52,7 +52,8 @@ def validate(
 
     Returns:
         ``{"dev_loss": float, "examples": n, "<task>/<language>": {"bleu"|"wer"|"per": float}}``;
-        ``bleu`` for ``st`` and ``translate``, ``per`` for ``phon``, ``per`` and ``wer`` for ``phon+asr``, ``wer`` for the others.
+        ``bleu`` for ``st`` and ``translate``, ``per`` for ``phon``, ``per`` and ``wer`` for
+        ``phon+asr``, ``wer`` for the others.
     """
     subset = dev_subset(dev, per_language)
     dataset = SpeechDataset(subset, example_refs(subset, tasks), limits)
