@@ -131,8 +131,9 @@ def _benchmark(args: argparse.Namespace) -> int:
         f"\nMain against chance and each ablation against main (paired bootstrap, {bootstrap}; "
         "bold: p < 0.05):\n",
         comparison_table(results),
-        "\nThe LLM's own text translation into English (text where the audio goes; BLEU / exact "
-        "%, 50 test sentences per language):\n",
+        "\nThe LLM's own text translation into English, then its copy of the text under the "
+        "transcribe prompt (text where the audio goes; BLEU / exact % / copy exact %, 50 test "
+        "sentences per language):\n",
         text_probe_table(bench.text_probes, bench.seen, bench.unseen),
         f"\nWall time per step (s): {bench.timings}\n",
     ]
