@@ -172,7 +172,9 @@ def _assert_same_weights(a, b):
         assert_close(second[name], tensor, atol=1e-6, rtol=1e-5)
 
 
-def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
+@pytest.mark.parametrize(("optimizer", "lr"), [("adamw", 1e-3), ("adafactor", 1e-2)])
+def test_an_interrupted_run_resumes_to_the_same_model(tmp_path, optimizer, lr):
+    """With either optimizer: Adafactor's factored moments and RMS go through the checkpoint."""
     from transformers import MT5ForConditionalGeneration
 
     from unheard.recipes.state import STATE_JSON, step_checkpoints
@@ -181,7 +183,7 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
     dev = _number_text(tmp_path / "dev.jsonl", ("es", "en"), 50, start=40)
     options = TextPretrainOptions(
         steps=6, batch_size=8, d_model=64, d_ff=128, layers=1, vocab_size=200, warmup_steps=2,
-        save_every=3, probe_every=3, eval_per_language=2,
+        save_every=3, probe_every=3, eval_per_language=2, optimizer=optimizer, lr=lr,
     )  # fmt: skip
     straight = pretrain_text([str(path)], [str(dev)], tmp_path / "straight", options, log=print)
 
@@ -191,9 +193,7 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
     saved = json.loads((checkpoint / STATE_JSON).read_text())
     assert step == saved["state"]["step"] == 3
     assert saved["scheduler"]["last_epoch"] == 3  # the schedule stepped once per step
-    assert saved["scheduler"]["_last_lr"] == pytest.approx(
-        [1e-3 * 0.5 * (1 + math.cos(math.pi / 4))]
-    )
+    assert saved["scheduler"]["_last_lr"] == pytest.approx([lr * 0.5 * (1 + math.cos(math.pi / 4))])
     assert (
         MT5ForConditionalGeneration.from_pretrained(checkpoint).num_parameters()
         == straight["parameters"]
@@ -206,7 +206,7 @@ def test_an_interrupted_run_resumes_to_the_same_model(tmp_path):
     _assert_same_weights(tmp_path / "straight", tmp_path / "cut")
     # the loss of steps 4-6 is the straight run's, as are the held-out scores
     assert resumed["translation_exact_match"] == straight["translation_exact_match"]
-    changed = TextPretrainOptions(**{**options.__dict__, "lr": 5e-4})
+    changed = TextPretrainOptions(**{**options.__dict__, "lr": lr / 2})
     with pytest.raises(_Interrupted):
         pretrain_text([str(path)], [str(dev)], tmp_path / "other", options, _stop_at_first_probe)
     with pytest.raises(ValueError, match="other options"):
@@ -424,3 +424,25 @@ def test_nan_losses_are_skipped_then_stop_the_run_naming_the_option(tmp_path):
         RuntimeError, match=r"10 optimizer steps in a row had a NaN/Inf loss \(step 4\); lower --lr"
     ):
         pretrain_text([str(path)], [], tmp_path / "out", options, log=print)
+
+
+def test_the_optimizer_option_builds_adafactor_from_the_command_line_and_refuses_others():
+    from transformers import MT5ForConditionalGeneration
+    from transformers.optimization import Adafactor
+
+    from unheard.cli import _parser
+    from unheard.recipes.commands import text_pretrain_options
+    from unheard.recipes.pretrain_text import new_optimizer
+    from unheard.tiny import llm_config
+
+    argv = ["pretrain-text", "--train", "t.jsonl", "--out", "o", "--lr", "1e-2"]
+    options = text_pretrain_options(_parser().parse_args([*argv, "--optimizer", "adafactor"]))
+    assert options.optimizer == "adafactor" and options.lr == 1e-2
+    assert text_pretrain_options(_parser().parse_args(argv)).optimizer == "adamw"
+    model = MT5ForConditionalGeneration(llm_config("mt5", 64))
+    built = new_optimizer(model, options)
+    assert isinstance(built, Adafactor)
+    group = built.param_groups[0]
+    assert group["scale_parameter"] and not group["relative_step"] and group["lr"] == 1e-2
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        TextPretrainOptions(optimizer="sgd")

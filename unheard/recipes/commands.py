@@ -39,7 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     text.add_argument("--out", required=True, help="output folder (model/ + metrics.json)")
     text.add_argument("--steps", type=int, default=3000)
     text.add_argument("--batch-size", type=int, default=64)
-    text.add_argument("--lr", type=float, default=1e-3)
+    text.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    text.add_argument(
+        "--optimizer", choices=("adamw", "adafactor"), default="adamw",
+        help="adafactor: T5's own (updates relative to each weight's scale; lr ~1e-2)",
+    )  # fmt: skip
     text.add_argument("--d-model", type=int, default=256)
     text.add_argument("--layers", type=int, default=4)
     text.add_argument(
@@ -134,7 +138,8 @@ def text_pretrain_options(args: argparse.Namespace) -> TextPretrainOptions:
     from unheard.recipes.pretrain_text import TextPretrainOptions
 
     return TextPretrainOptions(
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, d_model=args.d_model,
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+        d_model=args.d_model,
         d_ff=4 * args.d_model, layers=args.layers, tie_head=args.tie_head,
         vocab_size=args.vocab_size, seed=args.seed,
         denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,

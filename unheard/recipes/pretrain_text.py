@@ -16,7 +16,8 @@ tokenizer also learns the IPA phones of a sample of each language's records (eve
 emits becomes a piece), and the instructions gain ``p2g`` (phones → text) and ``phon`` (text →
 phones), in every language of the text (`unheard.recipes.text_tasks`).
 
-A thin recipe on the training recipe's parts: transformers' ``get_scheduler``, the optimizer
+A thin recipe on the training recipe's parts: transformers' ``get_scheduler`` (and its
+``Adafactor``, T5's optimizer, as an option), the optimizer
 step and NaN guard of `unheard.recipes.steps`, and the atomic checkpoints, resume and random
 state of `unheard.recipes.state` (``OUT/checkpoints/step-N``: the model's ``save_pretrained``
 files beside the training state).
@@ -40,6 +41,7 @@ from transformers import (
     PreTrainedTokenizerBase,
     get_scheduler,
 )
+from transformers.optimization import Adafactor
 
 from unheard.data.phonemes import check_round_trip
 from unheard.data.synth.parallel_text import ParallelText
@@ -200,7 +202,7 @@ def _setup(
         f"text pretraining: {len(records)} records ({languages}), vocab {len(tokenizer)}, "
         f"mT5 {params / 1e6:.1f}M ({start})"
     )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
+    optimizer = new_optimizer(model, options)
     scheduler = get_scheduler(
         "cosine", optimizer, num_warmup_steps=options.warmup_steps,
         num_training_steps=options.steps,
@@ -210,6 +212,21 @@ def _setup(
     if found:
         _resume(run, found[-1][1], options, log)
     return run, records, held_out
+
+
+def new_optimizer(
+    model: MT5ForConditionalGeneration, options: TextPretrainOptions
+) -> torch.optim.Optimizer:
+    """The optimizer ``options.optimizer`` names, at ``options.lr`` (the schedule scales it):
+    AdamW (weight decay 0.01), or transformers' Adafactor as T5 was trained, its updates
+    relative to each parameter's RMS (``scale_parameter``), at the given lr, not its own
+    relative-step schedule."""
+    if options.optimizer == "adafactor":
+        return Adafactor(
+            model.parameters(), lr=options.lr, scale_parameter=True, relative_step=False,
+            warmup_init=False,
+        )  # fmt: skip
+    return torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=0.01)
 
 
 def _save(run: TextRun, root: Path, options: TextPretrainOptions) -> None:

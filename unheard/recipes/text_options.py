@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from unheard.recipes.text_tasks import INSTRUCTION_TASKS, PHONEME_TASKS
 
+OPTIMIZERS = ("adamw", "adafactor")
+
 
 @dataclass(frozen=True)
 class TextPretrainOptions:
@@ -23,7 +25,14 @@ class TextPretrainOptions:
     tie_head: bool = False
     steps: int = 3000
     batch_size: int = 64
-    lr: float = 1e-3  # AdamW peak, linear warmup then cosine decay (transformers' "cosine")
+    lr: float = 1e-3  # peak, linear warmup then cosine decay (transformers' "cosine")
+    # "adamw", or "adafactor": T5's own optimizer (transformers' Adafactor, each update scaled
+    # by its parameter's RMS; give it lr ~1e-2). T5 scales no attention logits by 1/sqrt(d_kv):
+    # it starts its queries small instead (std (d_model * d_kv)^-0.5), and AdamW's steps, the
+    # same size for every weight, grew them into saturated one-hot attention in 400 steps.
+    # Adafactor's relative steps keep their scale: copy-only loss 0.22 against 0.36 at step 400
+    # (docs/benchmark.md, issue 21 round 4)
+    optimizer: str = "adamw"
     warmup_steps: int = 200
     denoise_share: float = 0.4  # share of span-corruption examples
     # share of instruction examples (`INSTRUCTION_TASKS`, a third each): the speech tasks' prompts
@@ -70,6 +79,8 @@ class TextPretrainOptions:
             raise ValueError(
                 f"denoise_share and instruct_share must be >= 0 and sum to <= 1, got {shares}"
             )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.max_piece_length < 1:
             raise ValueError("steps, batch_size, lr and max_piece_length must be positive")
         tasks = INSTRUCTION_TASKS + (PHONEME_TASKS if self.phonemes else ())
