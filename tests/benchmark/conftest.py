@@ -16,15 +16,27 @@ from unheard.data.synth.parallel_text import ParallelText, write_parallel_text
 from unheard.recipes.pretrain_text import TextPretrainOptions, pretrain_text
 
 
-def _numbers_text(path, every):
-    """Every ``every``-th number below 2,000 in the benchmark's 8 languages, as parallel text."""
+def _numbers_text(path, every, start=0):
+    """Every ``every``-th number from ``start`` below 2,000 in the benchmark's 8 languages, as
+    parallel text."""
     languages = ("es", "fr", "it", "pt", "de", "en", "ca", "nl")
     write_parallel_text(path, [
         ParallelText(f"{lang}-n{n}", f"n{n}", lang, num2words(n, lang=lang),
                      num2words(n, lang="en"), "cardinal")
-        for n in range(0, 2000, every) for lang in languages
+        for n in range(start, 2000, every) for lang in languages
     ])  # fmt: skip
     return path
+
+
+@pytest.fixture
+def numbers_corpus(tmp_path):
+    """A corpus folder whose ``text/`` holds every 41st number's training text and others' dev
+    text, 8 languages."""
+    text = tmp_path / "corpus" / "text"
+    text.mkdir(parents=True)
+    _numbers_text(text / "all_train.jsonl", 41)
+    _numbers_text(text / "all_dev.jsonl", 401, start=1)
+    return tmp_path / "corpus"
 
 
 @pytest.fixture(scope="module")

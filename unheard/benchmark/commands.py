@@ -44,8 +44,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--instruct-steps",
         type=int,
-        help="mini: then instruction-tuning steps (default: the recipe's, "
-        "unheard/benchmark/mini_llm.py)",
+        help="mini: then instruction-tuning steps, for a recipe that has them (default: the "
+        "recipe's, unheard/benchmark/mini_llm.py: none)",
     )
     p.add_argument(
         "--mt5",

@@ -22,8 +22,8 @@ class BenchmarkOptions:
     # on all nine kinds (~150 word types per language, 300 clips each) the bridge stayed at
     # chance; on these it learns (docs/benchmark.md, round 4)
     kinds: tuple[str, ...] | None = ("cardinal", "year")
-    # mini: text pretraining steps of the mT5, then instruction tuning in the speech prompts (as
-    # mT0); None: `MINI_LLM`'s (1,000 + 400, 23 min on 2 cores)
+    # mini: steps of the mT5's run from scratch, and of an instruction tuning after it (0: none,
+    # as `MINI_LLM` has); None: `MINI_LLM`'s (3,000 steps, ~75 min on 2 cores)
     text_steps: int | None = None
     instruct_steps: int | None = None
     # mini: an mT5 to use instead of pretraining one (a folder, a hub id or unheard:mini-mt5)
@@ -86,7 +86,7 @@ class BenchmarkOptions:
         recipe = track(self.track, self.configs)
         defaults = {
             "text_steps": MINI_LLM.base.steps,
-            "instruct_steps": MINI_LLM.instruct.steps,
+            "instruct_steps": MINI_LLM.instruct.steps if MINI_LLM.instruct else 0,
             "stage1_steps": recipe.steps("stage1"),
             "stage2_steps": recipe.steps("stage2"),
             "text_stage_steps": recipe.steps("text-stage"),
@@ -95,11 +95,16 @@ class BenchmarkOptions:
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
-        steps = (self.text_steps, self.instruct_steps, self.stage1_steps, self.stage2_steps)
-        if min(self.per_language, *steps) < 1:
+        steps = (self.text_steps, self.stage1_steps, self.stage2_steps)
+        if min(self.per_language, *steps) < 1 or self.instruct_steps < 0:
             raise ValueError(
-                f"per_language and the step counts must be at least 1, got {self.per_language} "
-                f"and {steps}"
+                f"per_language and the step counts must be at least 1 (instruct_steps 0), got "
+                f"{self.per_language}, {steps} and {self.instruct_steps}"
+            )
+        if self.instruct_steps and MINI_LLM.instruct is None:
+            raise ValueError(
+                "the mini LLM's recipe has no instruction tuning (its one run learns the "
+                f"instructions), so instruct_steps={self.instruct_steps} has nothing to set"
             )
         if self.text_stage_steps < 0 or self.text_stage_lr <= 0:
             raise ValueError(

@@ -114,9 +114,8 @@ class Benchmark:
         self._timed("corpus", lambda: build_corpus(self.corpus, self.languages, self.options))
 
     def pretrain_llm(self) -> None:
-        """Mini track: make the mT5 from the corpus text (`mini_llm`: ``mt5-base/`` then
-        ``mt5/``, each skipped when its model exists and resumed when it was cut), unless
-        ``--mt5`` names one."""
+        """Mini track: make the mT5 from the corpus text (`mini_llm`: ``mt5/``, skipped when its
+        model exists and resumed when it was cut), unless ``--mt5`` names one."""
         if self.options.track != "mini" or self.options.mt5 is not None:
             return
         from unheard.benchmark.mini_llm import MINI_LLM, pretrain_mini_llm
