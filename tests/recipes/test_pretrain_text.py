@@ -433,12 +433,17 @@ def test_the_optimizer_option_builds_adafactor_from_the_command_line_and_refuses
     from unheard.cli import _parser
     from unheard.recipes.commands import text_pretrain_options
     from unheard.recipes.pretrain_text import new_optimizer
+    from unheard.recipes.text_options import OPTIMIZERS
     from unheard.tiny import llm_config
 
     argv = ["pretrain-text", "--train", "t.jsonl", "--out", "o", "--lr", "1e-2"]
     options = text_pretrain_options(_parser().parse_args([*argv, "--optimizer", "adafactor"]))
     assert options.optimizer == "adafactor" and options.lr == 1e-2
     assert text_pretrain_options(_parser().parse_args(argv)).optimizer == "adamw"
+    # the command line spells the choices out (text_options imports torch, --help does not)
+    text = _parser()._subparsers._group_actions[0].choices["pretrain-text"]
+    [flag] = [a for a in text._actions if "--optimizer" in a.option_strings]
+    assert tuple(flag.choices) == OPTIMIZERS
     model = MT5ForConditionalGeneration(llm_config("mt5", 64))
     built = new_optimizer(model, options)
     assert isinstance(built, Adafactor)

@@ -139,8 +139,7 @@ def text_pretrain_options(args: argparse.Namespace) -> TextPretrainOptions:
 
     return TextPretrainOptions(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-        d_model=args.d_model,
-        d_ff=4 * args.d_model, layers=args.layers, tie_head=args.tie_head,
+        d_model=args.d_model, d_ff=4 * args.d_model, layers=args.layers, tie_head=args.tie_head,
         vocab_size=args.vocab_size, seed=args.seed,
         denoise_share=args.denoise_share, instruct_share=args.instruct_share, init=args.init,
         warmup_steps=args.warmup_steps, save_every=args.save_every, probe_every=args.probe_every,
