@@ -24,12 +24,7 @@ def _small(options: TextPretrainOptions) -> TextPretrainOptions:
 def test_the_recipe_is_one_adafactor_run_with_the_phoneme_tasks_and_no_tuning():
     assert MINI_LLM.instruct is None
     base = MINI_LLM.base
-    assert (base.optimizer, base.lr, base.tie_head, base.phonemes) == (
-        "adafactor",
-        1e-2,
-        True,
-        True,
-    )
+    assert (base.optimizer, base.lr) == ("adafactor", 1e-2) and base.tie_head and base.phonemes
     assert set(PHONEME_TASKS) <= set(base.instruct_weights)
     assert BenchmarkOptions().instruct_steps == 0  # the benchmark's default follows the recipe
     with pytest.raises(ValueError, match="has no instruction tuning"):
