@@ -23,7 +23,7 @@ class BenchmarkOptions:
     # chance; on these it learns (docs/benchmark.md, round 4)
     kinds: tuple[str, ...] | None = ("cardinal", "year")
     # mini: steps of the mT5's run from scratch, and of an instruction tuning after it (0: none,
-    # as `MINI_LLM` has); None: `MINI_LLM`'s (3,000 steps, ~75 min on 2 cores)
+    # as `MINI_LLM` has); None: `MINI_LLM`'s (3,000 steps, 75-96 min on 2 cores)
     text_steps: int | None = None
     instruct_steps: int | None = None
     # mini: an mT5 to use instead of pretraining one (a folder, a hub id or unheard:mini-mt5)
