@@ -101,11 +101,7 @@ class BenchmarkOptions:
                 f"per_language and the step counts must be at least 1 (instruct_steps 0), got "
                 f"{self.per_language}, {steps} and {self.instruct_steps}"
             )
-        if self.instruct_steps and MINI_LLM.instruct is None:
-            raise ValueError(
-                "the mini LLM's recipe has no instruction tuning (its one run learns the "
-                f"instructions), so instruct_steps={self.instruct_steps} has nothing to set"
-            )
+        MINI_LLM.adjusted(self.text_steps, self.instruct_steps)  # refuses steps it has no run for
         if self.text_stage_steps < 0 or self.text_stage_lr <= 0:
             raise ValueError(
                 f"text_stage_steps must be >= 0 and text_stage_lr > 0, got "
