@@ -19,8 +19,9 @@ from unheard.data.batch import MODEL_INPUTS, Batch
 from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.features import feature_extractor_for
 from unheard.decoding.decode import DecodeOptions, decode
-from unheard.device import select_device, warn_slow_precision
+from unheard.device import resolve_precision, select_device, warn_slow_precision
 from unheard.model.speech_llm import DeviceMismatchError
+from unheard.recipes.train_config import RunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -100,6 +101,20 @@ def test_half_precision_on_a_cpu_without_a_fast_path_warns_once(monkeypatch):
         assert not warn_slow_precision("bf16", cpu)
         assert warn_slow_precision("fp16", cpu)  # no CPU has fast fp16 autocast in torch
     assert len(caught) == 1
+
+
+def test_auto_precision_is_bf16_only_where_the_device_computes_it_natively(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device_policy, "cpu_has_fast_bf16", lambda: False)  # an AVX2-only CPU
+    assert resolve_precision("auto", cpu) == "no"
+    monkeypatch.setattr(device_policy, "cpu_has_fast_bf16", lambda: True)  # AVX512-BF16 / AMX
+    assert resolve_precision("auto", cpu) == "bf16"
+    assert resolve_precision("auto", torch.device("meta")) == "no"  # no fast path known
+    for setting in ("no", "bf16", "fp16"):  # what the config says is kept
+        assert resolve_precision(setting, cpu) == setting
+    with pytest.raises(ValueError, match="run.mixed_precision must be one of"):
+        RunConfig(mixed_precision="float16")
+    assert RunConfig(mixed_precision="auto").mixed_precision == "auto"
 
 
 def test_this_cpu_is_read_not_assumed():

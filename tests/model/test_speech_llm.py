@@ -191,3 +191,27 @@ def test_answer_logits_only_gives_the_same_loss_and_gradients(llm, tiny_models, 
     torch.testing.assert_close(
         kept.logits[kept.labels != -100], full.logits[full.labels != -100], atol=1e-5, rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("llm", ["qwen2", "gemma3"])
+def test_packed_sequences_give_the_padded_loss_and_gradients(llm, tiny_models, clips):
+    """One row of the items back to back (no padding) trains exactly as the padded batch."""
+    model, collator, _ = setup_speech_llm(tiny_models("whisper", llm))
+    model.answer_logits_only = True  # as the recipe trains
+    batch = collator(_examples(clips))
+    padded = model(**batch)
+    padded.loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    model.zero_grad()
+    model.pack_sequences = True
+    packed = model(**batch)
+    packed.loss.backward()
+    torch.testing.assert_close(packed.loss, padded.loss, atol=1e-5, rtol=1e-5)
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            torch.testing.assert_close(p.grad, grads[name], atol=1e-5, rtol=1e-4)
+    # one row, holding each answer token once, in the items' order
+    assert packed.logits.shape[0] == 1
+    answers = padded.labels[padded.labels != -100]
+    assert torch.equal(packed.labels[packed.labels != -100], answers)
+    assert (packed.labels != -100).sum() == (batch.target_mask == 1).sum()

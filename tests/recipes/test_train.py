@@ -215,3 +215,33 @@ def test_a_checkpoint_records_its_seen_and_unseen_languages(corpus, tmp_path):
     _, recorded = read_checkpoint_config(summary["final_checkpoint"])
     assert recorded["seen_languages"] == ["de", "en", "es", "fr"]
     assert recorded["unseen_languages"] == ["ca", "nl"]
+
+
+def test_packed_and_compiled_training_equals_the_padded_eager_run(corpus, tmp_path):
+    """run.pack_sequences and run.compile change how a decoder-only step runs, not what it
+    computes: the same losses and the same trained weights, under the same checkpoint keys."""
+    steps = ["model.llm=tiny:gemma3", "run.max_steps=4", "run.save_every=4"]
+    plain = _train(_args(corpus, tmp_path / "plain", *steps))
+    assert plain.wait(timeout=300) == 0, plain.stdout.read()
+    fast = _train(
+        _args(corpus, tmp_path / "fast", *steps, "run.pack_sequences=true", "run.compile=true")
+    )
+    assert fast.wait(timeout=600) == 0, fast.stdout.read()
+    assert "1 process(es) (packed sequences, compiled LLM);" in fast.stdout.read()
+
+    def losses(out):
+        lines = (Path(out) / "log.jsonl").read_text().splitlines()
+        return [json.loads(x)["loss"] for x in lines if '"kind": "train"' in x]
+
+    assert len(losses(tmp_path / "plain")) == 4
+    assert losses(tmp_path / "fast") == pytest.approx(losses(tmp_path / "plain"), rel=1e-4)
+    a, b = _final(tmp_path / "plain", 4), _final(tmp_path / "fast", 4)
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], atol=1e-4, rtol=1e-3)
+
+
+def test_packing_an_encoder_decoder_llm_is_refused(corpus, tmp_path):
+    run = _train(_args(corpus, tmp_path / "run", "run.pack_sequences=true"))
+    assert run.wait(timeout=300) != 0
+    assert "run.pack_sequences packs a decoder-only LLM's input" in run.stdout.read()

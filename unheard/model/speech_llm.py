@@ -73,6 +73,9 @@ class SpeechLLM(nn.Module):
         # decoder-only training: compute logits only at answer positions (the recipe turns it
         # on); off, ``forward`` returns the logits of every position
         self.answer_logits_only = False
+        # decoder-only training: run the batch's items back to back in one row, without padding
+        # (``run.pack_sequences``; `_packed`); off, as a padded batch
+        self.pack_sequences = False
         self.layer_mix = LayerWeightedSum(encoder.num_hidden_states)
         embeddings = llm.get_input_embeddings().weight
         scale = None
@@ -86,6 +89,30 @@ class SpeechLLM(nn.Module):
             kernel_size=adapter_kernel,
             out_scale=scale,
         )
+
+    def compile_llm(self, dynamic: bool = True) -> None:
+        """Run the LLM's training forward through ``torch.compile`` (inductor; ``run.compile``).
+
+        ``generate`` keeps the eager LLM: each decoding step's growing cache would recompile. The
+        compiled module is kept outside the module tree (``__dict__``), so it adds no parameters
+        and no state-dict keys: checkpoints are the same with and without it.
+
+        Args:
+            dynamic: compile for any sequence length and batch size at once (every batch of a
+                duration-bucketed run has another shape).
+        """
+        self.__dict__["_compiled_llm"] = torch.compile(self.llm, dynamic=dynamic)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether `compile_llm` compiled the training forward."""
+        return "_compiled_llm" in self.__dict__
+
+    @property
+    def _training_llm(self) -> nn.Module:
+        """The LLM ``forward`` calls: the compiled one after `compile_llm`, else the LLM."""
+        compiled = self.__dict__.get("_compiled_llm")
+        return self.llm if compiled is None else compiled
 
     @property
     def device(self) -> torch.device:
@@ -225,7 +252,7 @@ class SpeechLLM(nn.Module):
         if self.is_encoder_decoder:
             inputs, mask, _ = pack_segments(prompt)
             decoder_input_ids = self.llm.prepare_decoder_input_ids_from_labels(labels=answer_labels)
-            logits = self.llm(
+            logits = self._training_llm(
                 inputs_embeds=inputs,
                 attention_mask=mask,
                 decoder_input_ids=decoder_input_ids,
@@ -238,6 +265,9 @@ class SpeechLLM(nn.Module):
             labels = torch.full(mask.shape, IGNORE_INDEX, dtype=torch.long, device=mask.device)
             b, j = target_mask.nonzero(as_tuple=True)
             labels[b, positions[-1][b, j] - 1] = target_ids[b, j]
+            extra: dict[str, object] = {"attention_mask": mask}
+            if self.pack_sequences:
+                inputs, labels, extra = _packed(inputs, labels, mask)
             keep: int | torch.Tensor = 0  # transformers: 0 keeps every position
             if self.answer_logits_only:
                 # the LM head only where some item has an answer token: with a 262k vocabulary
@@ -245,9 +275,8 @@ class SpeechLLM(nn.Module):
                 # never used in the loss
                 keep = (labels != IGNORE_INDEX).any(0).nonzero().squeeze(-1)
                 labels = labels[:, keep]
-            logits = self.llm(
-                inputs_embeds=inputs, attention_mask=mask, logits_to_keep=keep
-            ).logits  # (batch, seq or kept positions, vocab)
+            logits = self._training_llm(inputs_embeds=inputs, logits_to_keep=keep, **extra).logits
+            # (batch, seq or kept positions, vocab); packed: batch 1
         loss = F.cross_entropy(
             logits.flatten(0, 1).float(),
             labels.flatten(),
@@ -301,6 +330,28 @@ class SpeechLLM(nn.Module):
         if self.is_encoder_decoder:
             out = out[:, 1:]  # drop the decoder start token
         return out
+
+
+def _packed(
+    inputs: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, object]]:
+    """A right-padded decoder-only batch as one row of its items back to back, no padding.
+
+    Each item keeps its own positions (0, 1, ... restarting at every item), and with no
+    attention mask transformers reads the item boundaries from those restarts and lets a token
+    attend only to earlier tokens of its own item (``masking_utils.find_packed_sequence_indices``):
+    the same loss as the padded batch, on fewer tokens. The attention scores of one row cost the
+    square of its whole length; on a CPU, where the LLM's matmuls dominate, that is far less than
+    the padding it saves (``benchmarks/speedups.py``).
+
+    Returns:
+        ``(1, tokens, dim)`` inputs, ``(1, tokens)`` labels, and the LLM's keyword arguments
+        (its ``position_ids``; no attention mask and no cache).
+    """
+    valid = mask.bool()
+    positions = mask.long().cumsum(1) - 1
+    extra = {"position_ids": positions[valid][None], "attention_mask": None, "use_cache": False}
+    return inputs[valid][None], labels[valid][None], extra
 
 
 def pack_segments(

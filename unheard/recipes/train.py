@@ -25,7 +25,7 @@ from unheard.data.collate import SpeechCollator
 from unheard.data.dataset import MixingWeights, make_loader, set_epoch
 from unheard.data.features import feature_extractor_for
 from unheard.data.loading import SkipLog
-from unheard.device import select_device, warn_slow_precision
+from unheard.device import resolve_precision, select_device, warn_slow_precision
 from unheard.encoder_cache import EncoderCacheOptions, cache_encoder, encoder_cache_of
 from unheard.files import write_json_atomic
 from unheard.model.speech_llm import SpeechLLM
@@ -62,13 +62,14 @@ def setup(config: TrainConfig) -> Run:
     """Build the model, data, optimizer and scheduler; resume from the newest checkpoint."""
     run_cfg, data_cfg, optim_cfg = config.run, config.data, config.optim
     device = select_device(run_cfg.device)  # fails here, by name, on `cuda` without CUDA
+    precision = resolve_precision(run_cfg.mixed_precision, device)  # "auto": by the device
     require_trackers(run_cfg.log_with)  # and here on a tracker whose package is missing
     fsdp = fsdp_options()  # asked for by the launch config (configs/accelerate/fsdp.yaml)
     with hidden_from_accelerate():  # FSDP is ours (`shard`): accelerate sets up processes only
         accelerator = Accelerator(
             # on the CPU with several processes accelerate uses gloo (MULTI_CPU)
             cpu=device.type == "cpu",
-            mixed_precision=run_cfg.mixed_precision,
+            mixed_precision=precision,
             gradient_accumulation_steps=optim_cfg.grad_accumulation,
             # a batch of text examples only leaves the layer mix and adapter without gradients
             kwargs_handlers=[
@@ -77,7 +78,7 @@ def setup(config: TrainConfig) -> Run:
             log_with=list(run_cfg.log_with) or None,  # [] would warn "none installed"
             project_config=project_configuration(run_cfg),
         )
-    warn_slow_precision(run_cfg.mixed_precision, accelerator.device)
+    warn_slow_precision(precision, accelerator.device)
     set_seed(run_cfg.seed)
     out = Path(run_cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,14 @@ def setup(config: TrainConfig) -> Run:
         model, EncoderCacheOptions.from_setting(run_cfg.encoder_cache, run_cfg.encoder_cache_dtype)
     )
     model.answer_logits_only = True  # the loss reads answer positions only (decoder-only LLMs)
+    if run_cfg.pack_sequences and model.is_encoder_decoder:
+        raise ValueError(
+            f"run.pack_sequences packs a decoder-only LLM's input; {model_config.llm} is an "
+            "encoder-decoder LLM: set run.pack_sequences=false"
+        )
+    model.pack_sequences = run_cfg.pack_sequences
+    if run_cfg.compile:
+        model.compile_llm()
     resume_from = step_checkpoints(out / "checkpoints")
     if run_cfg.init_from and not resume_from:
         init_from(model, resolve_init(Path(run_cfg.init_from)))
@@ -117,7 +126,7 @@ def setup(config: TrainConfig) -> Run:
     )
 
     if fsdp is not None:  # the last change to the model before the optimizer takes its shards
-        model = shard(model, fsdp, accelerator.device, run_cfg.mixed_precision)
+        model = shard(model, fsdp, accelerator.device, precision)
     params = [p for p in model.parameters() if p.requires_grad]
     # no weight decay on the layer-mix logits, biases and norms (1-D parameters)
     groups = [
@@ -231,11 +240,23 @@ def _describe(run: Run, data: RunData) -> str:
     return (
         f"stage {run.config.run.stage}: {data.utterances} utterances, {data.speech_examples} "
         f"examples ({', '.join(data_cfg.tasks)}){text}, {len(run.sampler)} batches/epoch/rank, "
-        f"{run.accelerator.num_processes} process(es){_sharding(model) if run.fsdp else ''}; "
+        f"{run.accelerator.num_processes} process(es){_sharding(model) if run.fsdp else ''}"
+        f"{_speedups(model, run.accelerator.mixed_precision)}; "
         f"trained {trained:,} of {total:,} "
         f"parameters ({100 * trained / total:.2f}%); unseen {list(data_cfg.unseen_languages)}, "
         f"unseen-language text (allowed, no audio): {data.unseen_text}"
     )
+
+
+def _speedups(model: SpeechLLM, precision: str) -> str:
+    """The optional ways the step runs (`RunConfig.pack_sequences`, `RunConfig.compile`, the
+    mixed precision ``run.mixed_precision`` resolved to)."""
+    ways = [
+        *([f"{precision} autocast"] if precision != "no" else []),
+        *(["packed sequences"] if model.pack_sequences else []),
+        *(["compiled LLM"] if model.compiled else []),
+    ]
+    return f" ({', '.join(ways)})" if ways else ""
 
 
 def _sharding(model: SpeechLLM) -> str:

@@ -14,7 +14,7 @@ from unheard.data.sampler import SamplerOptions
 STAGES = (1, 2)
 # short override keys: DESIGN's command-line contract names `unheard train CONFIG output_dir=DIR`
 OVERRIDE_ALIASES = {"output_dir": "run.output_dir"}
-PRECISIONS = ("no", "bf16", "fp16")
+PRECISIONS = ("no", "bf16", "fp16", "auto")
 SCHEDULES = ("cosine", "linear", "constant")
 # the experiment trackers accelerate drives (its LoggerType, less "all"; a test keeps them equal)
 TRACKERS = (
@@ -135,8 +135,18 @@ class RunConfig:
     # auto: CUDA, then another accelerator, then the CPU; or cpu, cuda, xpu, mps, ... (no index:
     # accelerate gives each process its own GPU; choose GPUs with CUDA_VISIBLE_DEVICES)
     device: str = "auto"
-    mixed_precision: str = "no"  # no, bf16 or fp16 (accelerate autocast)
+    # no, bf16 or fp16 (accelerate autocast), or auto: bf16 where the device computes it natively
+    # (CUDA with bf16, a CPU with AVX512-BF16 or AMX), else no (`unheard.device.resolve_precision`)
+    mixed_precision: str = "no"
     gradient_checkpointing: bool = False  # recompute LLM activations in backward
+    # decoder-only LLMs: train each batch's items back to back in one row, without padding
+    # (`SpeechLLM.pack_sequences`): the same loss on fewer tokens. Faster on a CPU
+    # (benchmarks/speedups.py); on a GPU its one-row attention mask keeps SDPA off its fused
+    # kernels, so measure first
+    pack_sequences: bool = False
+    # run the LLM's training forward through torch.compile (inductor: a C++ compiler on a CPU,
+    # Triton on a GPU); the first steps compile (minutes), then every shape reuses the graph
+    compile: bool = False
     save_every: int = 1000  # steps between checkpoints
     keep_last: int = 3  # step checkpoints kept (the best one is kept apart)
     validate_every: int = 1000  # steps between validations (0: only at the end)
