@@ -219,14 +219,14 @@ def test_a_stage_whose_yaml_changed_is_not_passed_off_as_the_old_run(tmp_path, m
     # another run, as an other override is (the stamp once held the overrides only)
     import shutil
 
-    import unheard.benchmark.run as run
+    import unheard.benchmark.training as training
     from unheard.benchmark.run import Benchmark, BenchmarkOptions
     from unheard.benchmark.tracks import configs_dir
 
     configs = tmp_path / "configs"
     shutil.copytree(configs_dir() / "mini", configs / "mini")
     launched: list[list[str]] = []
-    monkeypatch.setattr(run, "_run", launched.append)  # the `unheard train` subprocess
+    monkeypatch.setattr(training, "_run", launched.append)  # the `unheard train` subprocess
     options = BenchmarkOptions(configs=str(configs), progress=False)
     bench = Benchmark(tmp_path / "out", options, log=lambda _: None)
     out = bench.system_dir("main") / "stage1"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import unheard.benchmark.run as run
+import unheard.benchmark.training as training
 from unheard.benchmark.run import Benchmark, BenchmarkOptions
 from unheard.benchmark.seeds import compare_over_seeds, summarize_seeds, summarize_systems
 from unheard.benchmark.table import comparison_table, language_table, systems_table
@@ -47,7 +47,7 @@ def test_each_seed_trains_its_own_runs_and_a_rerun_adds_only_the_missing_seeds(
     tmp_path, monkeypatch
 ):
     launched: list[list[str]] = []
-    monkeypatch.setattr(run, "_run", lambda c: (launched.append(c), _finish_training(c)))
+    monkeypatch.setattr(training, "_run", lambda c: (launched.append(c), _finish_training(c)))
 
     def stages(bench: Benchmark, seed: int) -> list[tuple[str, str, str | None]]:
         """(folder, run.seed, run.init_from) of each training the system's stages launched."""

@@ -45,3 +45,27 @@ def test_converted_gemma_reloads_in_seconds_and_answers(gemma_dir):
         out = model.generate(**inputs, max_new_tokens=8, do_sample=False)
     answer = tokenizer.decode(out[0, inputs.input_ids.shape[1] :], skip_special_tokens=True)
     assert answer.split()[0].strip(".,") == "Paris", answer  # greedy: " Paris\nQuestion: ..."
+
+
+@pytest.mark.slow
+def test_few_shot_probe_of_the_real_gemma(gemma_dir, tmp_path):
+    """The few-shot probe reads what the pretrained LLM can do: Gemma repeats English and Spanish
+    number words and translates Spanish ones, in 4 shots (the numbers of issue 22's table)."""
+    from num2words import num2words
+
+    from unheard.benchmark.few_shot_probe import few_shot_probe
+    from unheard.data.synth.parallel_text import ParallelText, write_parallel_text
+
+    for lang in ("en", "es"):
+        for split, numbers in (("train", (3, 18, 40, 96)), ("test", (7, 21, 35, 52, 64, 80))):
+            write_parallel_text(tmp_path / "text" / f"{lang}_{split}.jsonl", [
+                ParallelText(f"{lang}-n{n}", f"n{n}", lang, num2words(n, lang=lang),
+                             num2words(n, lang="en"), "cardinal")
+                for n in numbers
+            ])  # fmt: skip
+    model = AutoModelForCausalLM.from_pretrained(gemma_dir, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(gemma_dir)
+    scores = few_shot_probe(model, tokenizer, tmp_path, ["en", "es"])
+    assert {k: v["n"] for k, v in scores.items()} == {"en": 6, "es": 6}
+    assert scores["en"]["copy"] == scores["en"]["exact"] == 100.0, scores
+    assert scores["es"]["copy"] >= 80 and scores["es"]["exact"] >= 50, scores

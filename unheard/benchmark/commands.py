@@ -135,6 +135,15 @@ def _benchmark(args: argparse.Namespace) -> int:
         "transcribe prompt (text where the audio goes; BLEU / exact % / copy exact %, 50 test "
         "sentences per language):\n",
         text_probe_table(bench.text_probes, bench.seen, bench.unseen),
+        *(
+            [
+                "\nThe same LLM few-shot, in plain text (4 worked examples from the training text, "
+                "then the item; BLEU / exact % / copy exact %, 50 test sentences per language):\n",
+                text_probe_table(bench.few_shot_probes, bench.seen, bench.unseen),
+            ]
+            if bench.few_shot_probes
+            else []
+        ),
         f"\nWall time per step (s): {bench.timings}\n",
     ]
     text = "\n".join(tables)

@@ -11,7 +11,7 @@ and ST are bounded by it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +65,14 @@ def text_probe(
         )  # fmt: skip
         scores[language] = {
             "bleu": round(bleu(refs, hyps), 2),
-            "exact": _exact(refs, hyps, ENGLISH),
-            "copy": _exact([r.text for r in records], copies, language),
+            "exact": exact_percent(refs, hyps, ENGLISH),
+            "copy": exact_percent([r.text for r in records], copies, language),
             "n": len(records),
         }
     return scores
 
 
-def _exact(references: Sequence[str], hypotheses: Sequence[str], language: str) -> float:
+def exact_percent(references: Sequence[str], hypotheses: Sequence[str], language: str) -> float:
     """Exact match in %, after normalisation in ``language``."""
     pairs = [(normalize(r, language), normalize(h, language)) for r, h in zip(references, hypotheses, strict=True)]  # fmt: skip
     return round(100 * exact_match(*zip(*pairs, strict=True)), 1)
@@ -83,18 +83,33 @@ def cached_text_probe(
 ) -> dict[str, Any]:
     """`text_probe`, written to ``out`` (JSON) and read back while the checkpoint's files are the
     same (by content: a folder trained anew under the same path is probed anew)."""
+    return cached_probe(
+        out, checkpoint, per_language, PROBE_SCORES,
+        lambda: text_probe(checkpoint, corpus, languages, per_language),
+    )  # fmt: skip
+
+
+def cached_probe(
+    out: Path,
+    checkpoint: Path,
+    per_language: int,
+    scored: Sequence[str],
+    probe: Callable[[], dict[str, dict[str, float]]],
+) -> dict[str, Any]:
+    """A probe's scores of a checkpoint, computed by ``probe`` once and kept in ``out`` (JSON):
+    read back while the checkpoint's files (by content), the items per language and the scores
+    are the same."""
     from unheard.checkpoint import checkpoint_digest
 
     key = {"checkpoint": str(checkpoint), "digest": checkpoint_digest(checkpoint),
-           "per_language": per_language, "scored": list(PROBE_SCORES)}  # fmt: skip
+           "per_language": per_language, "scored": list(scored)}  # fmt: skip
     if out.is_file():
         saved = json.loads(out.read_text())
         if all(saved.get(k) == v for k, v in key.items()):
             return saved["scores"]
-    scores = text_probe(checkpoint, corpus, languages, per_language)
+    scores = probe()
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = {**key, "scores": scores}
-    write_atomic(out, json.dumps(record, indent=2) + "\n")
+    write_atomic(out, json.dumps({**key, "scores": scores}, indent=2) + "\n")
     return scores
 
 
