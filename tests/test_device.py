@@ -19,7 +19,12 @@ from unheard.data.batch import MODEL_INPUTS, Batch
 from unheard.data.collate import Example, SpeechCollator, TextExample
 from unheard.data.features import feature_extractor_for
 from unheard.decoding.decode import DecodeOptions, decode
-from unheard.device import resolve_precision, select_device, warn_slow_precision
+from unheard.device import (
+    resolve_dtype,
+    resolve_precision,
+    select_device,
+    warn_slow_precision,
+)
 from unheard.model.speech_llm import DeviceMismatchError
 from unheard.recipes.train_config import RunConfig
 
@@ -115,6 +120,23 @@ def test_auto_precision_is_bf16_only_where_the_device_computes_it_natively(monke
     with pytest.raises(ValueError, match="run.mixed_precision must be one of"):
         RunConfig(mixed_precision="float16")
     assert RunConfig(mixed_precision="auto").mixed_precision == "auto"
+
+
+def test_auto_dtype_builds_bf16_frozen_weights_only_where_bf16_is_native(monkeypatch, tiny_models):
+    from dataclasses import replace
+
+    config = replace(tiny_models("whisper", "qwen2"), dtype="auto")
+    for native, dtype in ((False, torch.float32), (True, torch.bfloat16)):
+        monkeypatch.setattr(device_policy, "cpu_has_fast_bf16", lambda native=native: native)
+        assert resolve_dtype("auto") == dtype
+        model = build_speech_llm(config)
+        assert model.llm.get_input_embeddings().weight.dtype == dtype
+        assert model.adapter.conv1.weight.dtype == torch.float32  # trained parts stay float32
+        # the encoder stays float32: one encoder cache serves both kinds of machine
+        assert {p.dtype for p in model.encoder.parameters()} == {torch.float32}
+    assert resolve_dtype("float16") == torch.float16
+    with pytest.raises(ValueError, match="model.dtype must be one of"):
+        replace(config, dtype="half")
 
 
 def test_this_cpu_is_read_not_assumed():

@@ -27,6 +27,7 @@ from transformers import (
 )
 
 from unheard.config import ModelConfig
+from unheard.device import resolve_dtype
 from unheard.encoders import encoder_family
 from unheard.hub import resolve
 from unheard.model.encoder import SpeechEncoder
@@ -70,10 +71,15 @@ def build_speech_llm(
     """
     if weights and torch.device(device).type == "meta":
         raise ValueError("cannot load weights onto the meta device; use weights=False")
-    dtype = getattr(torch, config.dtype)
+    dtype = resolve_dtype(config.dtype)  # auto: bfloat16 where it is native
+    # auto leaves the encoder in float32: its outputs are computed once into the encoder cache,
+    # whose identity (a digest of every weight) then holds on either kind of machine
+    encoder_dtype = torch.float32 if config.dtype == "auto" else dtype
     with torch.device(device):
         encoder = SpeechEncoder(
-            _encoder(config, weights, dtype), config.encoder_trainable, config.whisper_real_length
+            _encoder(config, weights, encoder_dtype),
+            config.encoder_trainable,
+            config.whisper_real_length,
         )
         llm = _llm(config, weights, dtype)
         llm.requires_grad_(False)

@@ -64,7 +64,10 @@ class ModelConfig:
     whisper_real_length: bool = False
     # extra LLM parameters to train, by name substring (e.g. "lm_head"); empty for the paper
     llm_trainable: tuple[str, ...] = ()
-    dtype: str = "float32"  # dtype of the frozen encoder and LLM weights
+    # dtype of the frozen encoder and LLM weights, or auto: the LLM's in bfloat16 where the device
+    # computes it natively (CUDA with bf16, a CPU with AVX512-BF16 or AMX), else float32; the
+    # encoder's in float32 (its outputs are cached once, the same on every machine)
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         for name in ("encoder", "llm"):
@@ -72,8 +75,8 @@ class ModelConfig:
                 raise ValueError(
                     f"model.{name} must name a hub id or a local path, got {getattr(self, name)!r}"
                 )
-        if self.dtype not in DTYPES:
-            raise ValueError(f"model.dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.dtype not in (*DTYPES, "auto"):
+            raise ValueError(f"model.dtype must be one of {(*DTYPES, 'auto')}, got {self.dtype!r}")
         if self.adapter_stride is not None and self.adapter_stride < 1:
             raise ValueError(
                 f"model.adapter_stride must be >= 1 or null (80 ms frames), got "

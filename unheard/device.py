@@ -85,13 +85,30 @@ def cpu_has_fast_bf16() -> bool:
     return any(getattr(cpu, name, lambda: False)() for name in checks)
 
 
+def native_bf16(device: torch.device | None = None) -> bool:
+    """Whether a device computes bf16 natively: CUDA with bf16, or a CPU with AVX512-BF16 or AMX
+    (`cpu_has_fast_bf16`); None: the device `select_device` picks."""
+    device = select_device() if device is None else device
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_fast_bf16()
+
+
+def resolve_dtype(dtype: str) -> torch.dtype:
+    """The torch dtype of ``model.dtype``: ``auto`` is bfloat16 where `native_bf16` (on the device
+    `select_device` picks), float32 elsewhere; a dtype name is that dtype."""
+    if dtype == AUTO:
+        return torch.bfloat16 if native_bf16() else torch.float32
+    return getattr(torch, dtype)
+
+
 def resolve_precision(mixed_precision: str, device: torch.device) -> str:
     """The mixed precision a run uses: ``auto`` is bf16 where the device computes bf16 natively
     (CUDA with bf16; a CPU with AVX512-BF16 or AMX, `cpu_has_fast_bf16`) and ``no`` elsewhere
     (an AVX2-only CPU emulates bf16 ~50x slower than float32); any other setting is kept.
 
-    Measured on a 2-core AVX512-BF16 EPYC (``benchmarks/speedups.py``, Gemma 3 270M + LoRA):
-    bf16 autocast took the real-LLM track's step from 1.82 to 0.80 s.
+    Measured on a 2-core AVX512-BF16 EPYC: bf16 autocast (and ``model.dtype: auto``'s bf16
+    frozen weights) more than halves the real-LLM track's step (``benchmarks/README.md``).
 
     Args:
         mixed_precision: ``"auto"``, ``"no"``, ``"bf16"`` or ``"fp16"``.
@@ -99,9 +116,7 @@ def resolve_precision(mixed_precision: str, device: torch.device) -> str:
     """
     if mixed_precision != AUTO:
         return mixed_precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "no"
-    return "bf16" if device.type == "cpu" and cpu_has_fast_bf16() else "no"
+    return "bf16" if native_bf16(device) else "no"
 
 
 def warn_slow_precision(mixed_precision: str, device: torch.device) -> bool:

@@ -11,6 +11,7 @@ from torch import nn
 
 from unheard.config import ModelConfig
 from unheard.data.batch import Batch
+from unheard.device import resolve_dtype
 from unheard.model.lora import is_lora_parameter
 from unheard.model.speech_llm import SpeechLLM
 
@@ -103,7 +104,7 @@ def plan(
         raise ValueError(f"devices must be >= 1, got {devices}")
     batch = batch or BatchShape()
     params = count_parameters(model)
-    weight_bytes = torch.empty((), dtype=getattr(torch, config.dtype)).element_size()
+    weight_bytes = torch.empty((), dtype=resolve_dtype(config.dtype)).element_size()
     frozen = params["total"] - params["trainable"]
     frames = math.ceil(batch.audio_seconds * 1000 / model.encoder.frame_ms)
     audio_tokens = math.ceil(frames / model.adapter.stride)
