@@ -180,10 +180,10 @@ def run_variant(
     and compiling), each step's loss and the padding share of the set's LLM input (what packing
     saves)."""
     torch.manual_seed(0)
-    model_config = stage_model_config(config)
-    model = build_speech_llm(
-        replace(model_config, dtype="bfloat16") if variant.bf16 else model_config
-    )
+    # each variant sets how the step runs, whatever the config's own run settings (its
+    # model.dtype auto would make every variant bf16 on a CPU with native bf16)
+    dtype = "bfloat16" if variant.bf16 else "float32"
+    model = build_speech_llm(replace(stage_model_config(config), dtype=dtype))
     model.train()
     if variant.cache:
         cache_encoder(model, EncoderCacheOptions.from_setting("memory", "float16"))
