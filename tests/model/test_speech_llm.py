@@ -170,21 +170,30 @@ def test_whisper_real_length_matches_the_window_and_ignores_padding(tiny_models,
     assert build_speech_llm(config).encoder.whisper_real_length
 
 
+def _same_training_after(model, batch, switch):
+    """The outputs before and after ``switch(model)``, having checked that both give the same
+    loss and gradients of every trained parameter."""
+    before = model(**batch)
+    before.loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    model.zero_grad()
+    switch(model)
+    after = model(**batch)
+    after.loss.backward()
+    torch.testing.assert_close(after.loss, before.loss, atol=1e-5, rtol=1e-5)
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            torch.testing.assert_close(p.grad, grads[name], atol=1e-5, rtol=1e-4)
+    return before, after
+
+
 @pytest.mark.parametrize("llm", ["qwen2", "gemma3"])
 def test_answer_logits_only_gives_the_same_loss_and_gradients(llm, tiny_models, clips):
     model, collator, _ = setup_speech_llm(tiny_models("whisper", llm))
     batch = collator(_examples(clips))
-    full = model(**batch)
-    full.loss.backward()
-    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
-    model.zero_grad()
-    model.answer_logits_only = True
-    kept = model(**batch)
-    kept.loss.backward()
-    torch.testing.assert_close(kept.loss, full.loss, atol=1e-5, rtol=1e-5)
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            torch.testing.assert_close(p.grad, grads[name], atol=1e-5, rtol=1e-4)
+    full, kept = _same_training_after(
+        model, batch, lambda m: setattr(m, "answer_logits_only", True)
+    )
     # only positions where some item has an answer token got logits
     answer_positions = (full.labels != -100).any(0).sum()
     assert kept.logits.shape[1] == answer_positions < full.logits.shape[1]
@@ -199,17 +208,9 @@ def test_packed_sequences_give_the_padded_loss_and_gradients(llm, tiny_models, c
     model, collator, _ = setup_speech_llm(tiny_models("whisper", llm))
     model.answer_logits_only = True  # as the recipe trains
     batch = collator(_examples(clips))
-    padded = model(**batch)
-    padded.loss.backward()
-    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
-    model.zero_grad()
-    model.pack_sequences = True
-    packed = model(**batch)
-    packed.loss.backward()
-    torch.testing.assert_close(packed.loss, padded.loss, atol=1e-5, rtol=1e-5)
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            torch.testing.assert_close(p.grad, grads[name], atol=1e-5, rtol=1e-4)
+    padded, packed = _same_training_after(
+        model, batch, lambda m: setattr(m, "pack_sequences", True)
+    )
     # one row, holding each answer token once, in the items' order
     assert packed.logits.shape[0] == 1
     answers = padded.labels[padded.labels != -100]
