@@ -104,7 +104,7 @@ def test_output_dir_on_the_command_line_is_run_output_dir(tmp_path, monkeypatch,
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("run.mixed_precision=fp8", "run.mixed_precision must be one of ('no', 'bf16', 'fp16'), got 'fp8'"),
+        ("run.mixed_precision=fp8", "run.mixed_precision must be one of ('no', 'bf16', 'fp16', 'auto'), got 'fp8'"),
         ("run.save_every=0", "run.save_every must be >= 1, got 0"),
         ("run.keep_last=-1", "run.keep_last must be >= 1, got -1"),
         ("run.validate_every=-5", "run.validate_every must be >= 0 (0: only at the end), got -5"),
