@@ -45,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import AutoConfig
 from transformers.utils import logging as hf_logging
 
-from unheard.build import build_speech_llm, load_tokenizer
+from unheard.build import build_speech_llm, load_tokenizer, resolve_model
 from unheard.data.batch import Batch
 from unheard.data.collate import SpeechCollator
 from unheard.data.dataset import MixingWeights, make_loader, set_epoch
@@ -124,10 +125,6 @@ def first_batches(config: TrainConfig, count: int, fixed: bool = False) -> list[
     model_config = stage_model_config(config)
     tokenizer = load_tokenizer(model_config)
     data = load_run_data(config.data, tokenizer, config.run.seed, SkipLog())
-    from transformers import AutoConfig
-
-    from unheard.build import resolve_model
-
     encoder = AutoConfig.from_pretrained(resolve_model(model_config.encoder))
     collator = SpeechCollator(tokenizer, feature_extractor_for(encoder), False)
     if fixed:
