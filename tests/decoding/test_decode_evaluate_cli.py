@@ -71,6 +71,26 @@ def test_decode_writes_one_line_per_utterance_and_resumes(setup, tmp_path, capsy
     assert out.read_bytes() == first  # batch-size 1 gives the same greedy hypotheses
 
 
+def test_decode_reads_a_training_runs_encoder_cache(setup, tmp_path, capsys):
+    """--encoder-cache: the first decode encodes each utterance once into the cache (with the
+    hypotheses of a decode without it); a second decode reads every one back, writing none."""
+    _, checkpoint, manifest, _ = setup
+    cache = tmp_path / "cache"
+    plain, first, second = (tmp_path / f"{n}.jsonl" for n in ("plain", "first", "second"))
+    assert _decode(checkpoint, manifest, plain, "--task", "asr") == 0
+    assert _decode(checkpoint, manifest, first, "--task", "asr", "--encoder-cache", str(cache)) == 0
+    assert first.read_bytes() == plain.read_bytes()
+    entries = sorted(cache.glob("*/*.safetensors"))
+    assert len(entries) == 6  # one per readable utterance
+    written = {p: p.stat().st_mtime_ns for p in entries}
+    assert (
+        _decode(checkpoint, manifest, second, "--task", "asr", "--encoder-cache", str(cache)) == 0
+    )
+    assert len(second.read_text().splitlines()) == 6
+    assert {p: p.stat().st_mtime_ns for p in cache.glob("*/*.safetensors")} == written
+    capsys.readouterr()
+
+
 def test_decode_st_with_beam_search(setup, tmp_path, capsys):
     _, checkpoint, manifest, utterances = setup
     out = tmp_path / "st.jsonl"

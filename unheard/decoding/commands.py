@@ -93,6 +93,11 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="cpu, cuda, cuda:1, mps, ... (default: CUDA, then another accelerator, then the CPU)",
     )
+    p.add_argument(
+        "--encoder-cache", default=None, metavar="DIR",
+        help="read (and fill) the encoder-output cache of a training run (its run.encoder_cache): "
+        "the frozen encoder then runs only on utterances it has not seen",
+    )  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_decode)
 
@@ -106,6 +111,7 @@ def _decode(args: argparse.Namespace) -> int:
     from unheard.decoding.decode import DecodeOptions, with_language_named
     from unheard.decoding.decode_manifest import decode_manifest, summary_line
     from unheard.device import select_device
+    from unheard.encoder_cache import EncoderCacheOptions, cache_encoder
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     hf_logging.disable_progress_bar()
@@ -124,6 +130,8 @@ def _decode(args: argparse.Namespace) -> int:
     if args.via_phonemes and args.task != "asr":
         raise ValueError(f"--via-phonemes decodes ASR; got --task {args.task}")
     model, collator, tokenizer = load_decoder(args.checkpoint, device=device)
+    if args.encoder_cache:  # in the dtype the training run wrote it in; another encoder: refused
+        cache_encoder(model, EncoderCacheOptions.for_directory(args.encoder_cache))
     if args.language_named is not None:
         collator = with_language_named(collator, args.language_named)
     summary = decode_manifest(
