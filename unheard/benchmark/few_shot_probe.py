@@ -67,21 +67,17 @@ def generate_lines(
         batch_size: prompts per ``generate`` call.
         max_new_tokens: the longest continuation.
     """
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"  # decoder-only models continue from the last position
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out = []
-    try:
-        for i in range(0, len(prompts), batch_size):
-            enc = tokenizer(list(prompts[i : i + batch_size]), return_tensors="pt", padding=True)
-            ids = llm.generate(
-                **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad
-            )
-            new = ids[:, enc.input_ids.shape[1] :]
-            texts = tokenizer.batch_decode(new, skip_special_tokens=True)
-            out += [t.strip().split("\n")[0].strip() for t in texts]
-    finally:
-        tokenizer.padding_side = side
+    for i in range(0, len(prompts), batch_size):
+        # padded on the left: a decoder-only model continues from the last position
+        enc = tokenizer(
+            list(prompts[i : i + batch_size]), return_tensors="pt", padding=True,
+            padding_side="left",
+        )  # fmt: skip
+        ids = llm.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad)
+        texts = tokenizer.batch_decode(ids[:, enc.input_ids.shape[1] :], skip_special_tokens=True)
+        out += [t.strip().split("\n")[0].strip() for t in texts]
     return out
 
 
